@@ -1,0 +1,39 @@
+import { ProtocolError as BackendProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/client';
+import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
+import { errorMessage } from '../log.js';
+import { BackendUnavailableError } from '../registry/errors.js';
+
+/**
+ * The one mapping from what went wrong to what a client receives. A backend's own JSON-RPC
+ * error passes through with its code, message and data; a backend that is down, timed out
+ * or dropped the connection becomes an internal error whose message names the backend.
+ */
+export function toClientError(error: unknown, backend: string, method: string): ProtocolError {
+  if (error instanceof ProtocolError) return error;
+  if (error instanceof BackendProtocolError) return new ProtocolError(error.code, error.message, error.data);
+  if (error instanceof BackendUnavailableError) {
+    return new ProtocolError(ProtocolErrorCode.InternalError, error.message, { backend });
+  }
+  if (error instanceof SdkError) {
+    const reason =
+      error.code === SdkErrorCode.RequestTimeout
+        ? `did not answer ${method} in time`
+        : error.code === SdkErrorCode.ConnectionClosed
+          ? `closed the connection during ${method}`
+          : `failed ${method}: ${error.message}`;
+    return new ProtocolError(ProtocolErrorCode.InternalError, `backend "${backend}" ${reason}`, { backend });
+  }
+  return new ProtocolError(
+    ProtocolErrorCode.InternalError,
+    `backend "${backend}" failed ${method}: ${errorMessage(error)}`,
+    { backend },
+  );
+}
+
+export function unknownName(kind: 'tool' | 'prompt' | 'resource', name: string): ProtocolError {
+  return new ProtocolError(
+    kind === 'resource' ? ProtocolErrorCode.ResourceNotFound : ProtocolErrorCode.InvalidParams,
+    `Unknown ${kind}: "${name}"`,
+    { [kind === 'resource' ? 'uri' : 'name']: name },
+  );
+}

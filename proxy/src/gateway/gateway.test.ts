@@ -1,0 +1,97 @@
+import { Client, InMemoryTransport, ProtocolError } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultNaming } from '../catalog/names.js';
+import type { BackendSpec } from '../config/contract.js';
+import { silentLogger } from '../log.js';
+import type { Proxy } from '../proxy.js';
+import { createProxy } from '../proxy.js';
+
+// Real backends (the repo's example servers over stdio) behind the real gateway; only the
+// client↔proxy hop is in memory here — the front doors have their own tests over real transports.
+const root = new URL('../../../', import.meta.url).pathname;
+const fixture = (file: string, ...args: string[]): BackendSpec => ({
+  command: process.execPath,
+  args: ['--import', 'tsx', `test/fixtures/servers/${file}`, ...args],
+  cwd: root,
+});
+
+async function connect(proxy: Proxy): Promise<Client> {
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await proxy.gateway.createServer('stdio').connect(serverSide);
+  const client = new Client({ name: 'test', version: '1.0.0' });
+  await client.connect(clientSide);
+  return client;
+}
+
+describe('gateway over real stdio backends', () => {
+  let proxy: Proxy;
+  let client: Client;
+
+  beforeAll(async () => {
+    proxy = createProxy({ log: silentLogger, naming: defaultNaming });
+    await proxy.registry.sync('file', {
+      calculator: fixture('calculator.ts'),
+      weather: fixture('weather.ts'),
+      alpha: fixture('echo-named.ts', 'alpha'),
+      beta: fixture('echo-named.ts', 'beta'),
+      broken: fixture('crash-at-start.ts'),
+      silent: { ...fixture('never-initializes.ts'), connectTimeoutMs: 1500 },
+    });
+    await proxy.markReadyWhenSettled(20_000);
+    client = await connect(proxy);
+  }, 30_000);
+
+  afterAll(async () => {
+    await client?.close();
+    await proxy?.close();
+  });
+
+  it('lists every healthy backend’s tools under <backend>__<tool>', async () => {
+    const { tools } = await client.listTools();
+    const names = tools.map((t) => t.name);
+    expect(names).toEqual(
+      expect.arrayContaining(['calculator__add', 'weather__get_forecast', 'alpha__echo', 'beta__echo']),
+    );
+    expect(names.some((n) => n.startsWith('broken__') || n.startsWith('silent__'))).toBe(false);
+  });
+
+  it('routes the same tool name on two backends to each backend', async () => {
+    const alpha = await client.callTool({ name: 'alpha__whoami', arguments: {} });
+    const beta = await client.callTool({ name: 'beta__whoami', arguments: {} });
+    expect(alpha.structuredContent).toEqual({ name: 'alpha' });
+    expect(beta.structuredContent).toEqual({ name: 'beta' });
+  });
+
+  it('passes a backend’s isError result through as data', async () => {
+    const result = await client.callTool({ name: 'calculator__divide', arguments: { a: 1, b: 0 } });
+    expect(result.isError).toBe(true);
+  });
+
+  it('answers an unknown tool with a protocol error naming it', async () => {
+    const error = await client.callTool({ name: 'nope__tool', arguments: {} }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProtocolError);
+    expect((error as ProtocolError).message).toContain('"nope__tool"');
+  });
+
+  it('reports failed backends with their reason and keeps serving the rest', () => {
+    const broken = proxy.registry.get('broken');
+    const silent = proxy.registry.get('silent');
+    // Failed backends retry with backoff, so between attempts they are 'failed' or 'connecting'.
+    expect(['failed', 'connecting']).toContain(broken?.state);
+    expect(['failed', 'connecting']).toContain(silent?.state);
+    expect(broken?.error).toBeDefined();
+    expect(silent?.error).toMatch(/did not answer within 1500 ms/);
+    expect(proxy.registry.get('calculator')?.state).toBe('ready');
+  });
+
+  it('sends tools/list_changed when a backend is added at runtime and serves its tools', async () => {
+    const changed = new Promise<void>((resolve) =>
+      client.setNotificationHandler('notifications/tools/list_changed', () => resolve()),
+    );
+    await proxy.registry.upsert('api', 'units', fixture('unit-converter.ts'));
+    await changed;
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).toContain('units__convert');
+    await proxy.registry.remove('units');
+  }, 20_000);
+});

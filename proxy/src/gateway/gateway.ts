@@ -1,0 +1,145 @@
+import type {
+  CreateMessageRequest,
+  ElicitRequest,
+  ListRootsResult,
+  LoggingMessageNotification,
+  ResourceUpdatedNotification,
+} from '@modelcontextprotocol/client';
+import type { Implementation, ServerNotifier } from '@modelcontextprotocol/server';
+import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
+import type { CatalogStore } from '../catalog/store.js';
+import type { Logger } from '../log.js';
+import { Field, errorMessage } from '../log.js';
+import type { Backend, BackendHooks } from '../registry/backend.js';
+import type { Registry } from '../registry/registry.js';
+import { createSessionServer } from './handlers.js';
+import type { Session, SessionKind } from './sessions.js';
+import { SessionTable, levelAllows } from './sessions.js';
+import type { Server } from '@modelcontextprotocol/server';
+
+export interface GatewayOptions {
+  serverInfo: Implementation;
+  instructions?: string;
+  log: Logger;
+  /** Resolves once the startup backends have settled; list requests wait for it (bounded). */
+  ready: Promise<void>;
+}
+
+/**
+ * The MCP server face of the proxy. It builds one low-level `Server` per client session
+ * (or per request for stateless 2026-era clients), all reading the one shared catalog,
+ * and relays what backends push to the sessions it belongs to.
+ */
+export interface Gateway {
+  /** A fresh server for one session; `kind: 'stateless'` servers get no pushes. */
+  createServer(kind: SessionKind): Server;
+  /** Hooks the registry gives each backend: pushes and requests from backends land here. */
+  readonly backendHooks: Omit<BackendHooks, 'changed'>;
+  /** Where stateless (2026-era) subscription streams are fed from. */
+  addNotifier(notifier: ServerNotifier): void;
+  attach(registry: Registry, catalog: CatalogStore): void;
+  sessionCount(): number;
+}
+
+export function createGateway(options: GatewayOptions): Gateway {
+  const sessions = new SessionTable();
+  const notifiers = new Set<ServerNotifier>();
+  const log = options.log;
+  let registry: Registry | undefined;
+  let catalog: CatalogStore | undefined;
+
+  const pushToSessions = (
+    send: (session: Session) => Promise<void>,
+    filter?: (s: Session) => boolean,
+  ): void => {
+    for (const session of sessions.all()) {
+      if (filter && !filter(session)) continue;
+      send(session).catch((error: unknown) =>
+        log.debug('push to session failed', {
+          [Field.session]: session.id,
+          [Field.error]: errorMessage(error),
+        }),
+      );
+    }
+  };
+
+  const waitingSession = (backend: Backend, method: string): Session => {
+    const session = sessions.waitingOn(backend.name);
+    if (!session) {
+      throw new ProtocolError(
+        ProtocolErrorCode.InvalidRequest,
+        `multi-mcp: ${method} from backend "${backend.name}" has no client call in flight to answer it`,
+      );
+    }
+    return session;
+  };
+
+  const backendHooks: Omit<BackendHooks, 'changed'> = {
+    notification(backend, notification: LoggingMessageNotification | ResourceUpdatedNotification) {
+      if (notification.method === 'notifications/resources/updated') {
+        const uri = notification.params.uri;
+        pushToSessions(
+          (s) => s.server.sendResourceUpdated({ uri }),
+          (s) => s.subscriptions.has(uri),
+        );
+        for (const notifier of notifiers) notifier.resourceUpdated(uri);
+        return;
+      }
+      const params = notification.params;
+      const logger = params.logger ? `${backend.name}/${params.logger}` : backend.name;
+      pushToSessions(
+        (s) => s.server.sendLoggingMessage({ ...params, logger }),
+        (s) => levelAllows(s.logLevel, params.level),
+      );
+    },
+    async createMessage(backend, request: CreateMessageRequest) {
+      const session = waitingSession(backend, request.method);
+      return session.server.createMessage(request.params);
+    },
+    async elicit(backend, request: ElicitRequest) {
+      const session = waitingSession(backend, request.method);
+      return session.server.elicitInput(request.params);
+    },
+    async listRoots(backend): Promise<ListRootsResult> {
+      // A backend asking before any call (many do right after connecting) gets a defined answer.
+      const session = sessions.waitingOn(backend.name);
+      if (!session?.server.getClientCapabilities()?.roots) return { roots: [] };
+      return session.server.listRoots();
+    },
+  };
+
+  return {
+    backendHooks,
+    createServer(kind) {
+      if (!registry || !catalog) throw new Error('gateway used before attach()');
+      return createSessionServer({
+        kind,
+        registry,
+        catalog,
+        sessions,
+        serverInfo: options.serverInfo,
+        instructions: options.instructions,
+        ready: options.ready,
+        log,
+      });
+    },
+    addNotifier(notifier) {
+      notifiers.add(notifier);
+    },
+    attach(r, c) {
+      registry = r;
+      catalog = c;
+      c.onChange((change) => {
+        if (change.tools) pushToSessions((s) => s.server.sendToolListChanged());
+        if (change.prompts) pushToSessions((s) => s.server.sendPromptListChanged());
+        if (change.resources) pushToSessions((s) => s.server.sendResourceListChanged());
+        for (const notifier of notifiers) {
+          if (change.tools) notifier.toolsChanged();
+          if (change.prompts) notifier.promptsChanged();
+          if (change.resources) notifier.resourcesChanged();
+        }
+      });
+    },
+    sessionCount: () => sessions.size,
+  };
+}

@@ -1,0 +1,99 @@
+import type { LoggingLevel, Server } from '@modelcontextprotocol/server';
+
+/** The front door a session came through, for status and metrics. */
+export type SessionKind = 'stdio' | 'streamable-http' | 'sse' | 'stateless';
+
+/** Per-client state the proxy keeps, since all sessions share one connection per backend. */
+export interface Session {
+  id: string;
+  kind: SessionKind;
+  server: Server;
+  logLevel: LoggingLevel | undefined;
+  subscriptions: Set<string>;
+  /** Backends this session has requests in flight with: how many, and when the latest started. */
+  inFlight: Map<string, { count: number; latest: number }>;
+}
+
+const levels: LoggingLevel[] = [
+  'debug',
+  'info',
+  'notice',
+  'warning',
+  'error',
+  'critical',
+  'alert',
+  'emergency',
+];
+
+export function levelAllows(threshold: LoggingLevel | undefined, level: LoggingLevel): boolean {
+  return threshold === undefined || levels.indexOf(level) >= levels.indexOf(threshold);
+}
+
+/** Sessions that can receive pushes; stateless 2026-era requests never appear here. */
+export class SessionTable {
+  private readonly sessions = new Map<string, Session>();
+  private nextId = 1;
+
+  add(kind: SessionKind, server: Server): Session {
+    const session: Session = {
+      id: `${kind}-${this.nextId++}`,
+      kind,
+      server,
+      logLevel: undefined,
+      subscriptions: new Set(),
+      inFlight: new Map(),
+    };
+    this.sessions.set(session.id, session);
+    return session;
+  }
+
+  delete(session: Session): void {
+    this.sessions.delete(session.id);
+  }
+
+  all(): Session[] {
+    return [...this.sessions.values()];
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /**
+   * The session whose call is most likely waiting on `backend`: backend-initiated requests
+   * (sampling, elicitation, roots) carry no link to the call that caused them, so the most
+   * recent session with a call in flight to that backend answers.
+   */
+  waitingOn(backend: string): Session | undefined {
+    let found: Session | undefined;
+    let latest = -1;
+    for (const session of this.sessions.values()) {
+      const busy = session.inFlight.get(backend);
+      if (busy && busy.latest > latest) {
+        found = session;
+        latest = busy.latest;
+      }
+    }
+    return found;
+  }
+}
+
+let callSequence = 0;
+
+/** Runs `work` while marking `backend` busy for `session`. */
+export async function tracked<T>(
+  session: Session | undefined,
+  backend: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  if (!session) return work();
+  const busy = session.inFlight.get(backend) ?? { count: 0, latest: 0 };
+  session.inFlight.set(backend, { count: busy.count + 1, latest: ++callSequence });
+  try {
+    return await work();
+  } finally {
+    const now = session.inFlight.get(backend);
+    if (now && now.count > 1) now.count--;
+    else session.inFlight.delete(backend);
+  }
+}

@@ -1,0 +1,63 @@
+import type { CatalogStore } from './catalog/store.js';
+import { createCatalogStore } from './catalog/store.js';
+import type { NamingOptions } from './catalog/names.js';
+import type { Gateway } from './gateway/gateway.js';
+import { createGateway } from './gateway/gateway.js';
+import type { Logger } from './log.js';
+import type { BackoffPolicy } from './registry/backoff.js';
+import { Registry } from './registry/registry.js';
+import { VERSION } from './version.js';
+
+export interface ProxyOptions {
+  log: Logger;
+  naming: NamingOptions;
+  backoff?: BackoffPolicy;
+  instructions?: string;
+}
+
+/** The proxy's parts, wired once: config owners feed the registry, the catalog follows it, the gateway serves it. */
+export interface Proxy {
+  registry: Registry;
+  catalog: CatalogStore;
+  gateway: Gateway;
+  /** True once startup backends have settled: until then lists would be incomplete. */
+  isReady(): boolean;
+  /** Waits (at most `timeoutMs`) for the backends registered so far to connect or fail, then opens lists. */
+  markReadyWhenSettled(timeoutMs: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createProxy(options: ProxyOptions): Proxy {
+  let ready = false;
+  let open: () => void = () => {};
+  const readyPromise = new Promise<void>((resolve) => (open = resolve));
+  const gateway = createGateway({
+    serverInfo: { name: 'multi-mcp', version: VERSION },
+    log: options.log,
+    ready: readyPromise,
+    ...(options.instructions !== undefined && { instructions: options.instructions }),
+  });
+  const registry = new Registry({
+    log: options.log,
+    clientInfo: { name: 'multi-mcp', version: VERSION },
+    hooks: gateway.backendHooks,
+    ...(options.backoff && { backoff: options.backoff }),
+  });
+  const catalog = createCatalogStore(registry, options.naming, options.log);
+  gateway.attach(registry, catalog);
+
+  return {
+    registry,
+    catalog,
+    gateway,
+    isReady: () => ready,
+    async markReadyWhenSettled(timeoutMs) {
+      await registry.settled(timeoutMs);
+      // Let the catalog rebuild queued by the last state change run before lists open.
+      await new Promise((resolve) => setImmediate(resolve));
+      ready = true;
+      open();
+    },
+    close: () => registry.close(),
+  };
+}

@@ -1,0 +1,305 @@
+import { Client } from '@modelcontextprotocol/client';
+import type {
+  CreateMessageRequest,
+  ElicitRequest,
+  Implementation,
+  ListRootsResult,
+  LoggingMessageNotification,
+  Prompt,
+  RequestOptions,
+  Resource,
+  ResourceTemplateType as ResourceTemplate,
+  ResourceUpdatedNotification,
+  ServerCapabilities,
+  Tool,
+  Transport,
+} from '@modelcontextprotocol/client';
+import type { BackendSpec } from '../config/contract.js';
+import { isStdioBackend } from '../config/contract.js';
+import type { Logger } from '../log.js';
+import { Field, errorMessage } from '../log.js';
+import type { BackoffPolicy } from './backoff.js';
+import { backoffDelay } from './backoff.js';
+import { BackendUnavailableError, withTimeout } from './errors.js';
+import type { BackendTransportKind } from './transports.js';
+import { remoteTransport, stdioTransport } from './transports.js';
+
+export type BackendState = 'connecting' | 'ready' | 'failed' | 'stopped';
+
+/** What a backend offers, as last listed. Rebuilt on connect and on its `list_changed`. */
+export interface BackendLists {
+  tools: Tool[];
+  prompts: Prompt[];
+  resources: Resource[];
+  resourceTemplates: ResourceTemplate[];
+}
+
+export const emptyLists: BackendLists = { tools: [], prompts: [], resources: [], resourceTemplates: [] };
+
+/** How a backend reaches the rest of the proxy; wired once by the registry. */
+export interface BackendHooks {
+  /** State or lists changed: the catalog must be rebuilt. */
+  changed(backend: Backend): void;
+  /** Notifications that belong to client sessions (logging, resource updates). */
+  notification(
+    backend: Backend,
+    notification: LoggingMessageNotification | ResourceUpdatedNotification,
+  ): void;
+  /** Requests a backend sends to "the client": answered by the session whose call triggered them. */
+  createMessage(backend: Backend, request: CreateMessageRequest): Promise<unknown>;
+  elicit(backend: Backend, request: ElicitRequest): Promise<unknown>;
+  listRoots(backend: Backend): Promise<ListRootsResult>;
+}
+
+export interface BackendOptions {
+  name: string;
+  owner: string;
+  spec: BackendSpec;
+  log: Logger;
+  hooks: BackendHooks;
+  backoff: BackoffPolicy;
+  clientInfo: Implementation;
+}
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
+const MAX_LIST_PAGES = 100;
+
+/**
+ * One backend and its lifecycle: connect, list, serve requests, and on any failure
+ * reconnect with exponential backoff. Each backend owns its own connection, so removing
+ * or crashing one never touches the others.
+ */
+export class Backend {
+  readonly name: string;
+  readonly owner: string;
+  readonly spec: BackendSpec;
+  state: BackendState = 'connecting';
+  error: string | undefined;
+  since = new Date();
+  restarts = 0;
+  transportKind: BackendTransportKind | undefined;
+  serverInfo: Implementation | undefined;
+  capabilities: ServerCapabilities | undefined;
+  instructions: string | undefined;
+  lists: BackendLists = emptyLists;
+
+  private client: Client | undefined;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly log: Logger;
+  private settle: (() => void) | undefined;
+  /** Resolves once the first connection attempt has succeeded or failed. */
+  readonly settled: Promise<void>;
+
+  constructor(private readonly options: BackendOptions) {
+    this.name = options.name;
+    this.owner = options.owner;
+    this.spec = options.spec;
+    this.log = options.log.with({ [Field.backend]: options.name });
+    this.settled = new Promise((resolve) => (this.settle = resolve));
+  }
+
+  get timeoutMs(): number {
+    return this.spec.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  start(): void {
+    if (this.spec.disabled) {
+      this.setState('stopped');
+      this.settle?.();
+      return;
+    }
+    void this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.setState('stopped');
+    clearTimeout(this.retryTimer);
+    const client = this.client;
+    this.client = undefined;
+    this.settle?.();
+    await client?.close().catch(() => {});
+  }
+
+  /** The live connection, or an error naming this backend and why it cannot serve. */
+  connection(): Client {
+    if (this.state !== 'ready' || !this.client) {
+      throw new BackendUnavailableError(this.name, this.state, this.error);
+    }
+    return this.client;
+  }
+
+  /** Default per-request options: the backend's timeout, reset by progress. */
+  requestOptions(extra: RequestOptions = {}): RequestOptions {
+    return { timeout: this.timeoutMs, ...extra };
+  }
+
+  private async connect(): Promise<void> {
+    this.setState('connecting');
+    const client = this.newClient();
+    this.client = client;
+    const connectTimeoutMs = this.spec.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    try {
+      await withTimeout(this.openTransport(client), connectTimeoutMs, `backend "${this.name}" initialize`);
+      if (this.client !== client) return; // stopped or replaced meanwhile
+      this.serverInfo = client.getServerVersion();
+      this.capabilities = client.getServerCapabilities();
+      this.instructions = client.getInstructions();
+      this.lists = await withTimeout(
+        this.listAll(client),
+        connectTimeoutMs,
+        `backend "${this.name}" listing`,
+      );
+      if (this.client !== client) return;
+      this.attempt = 0;
+      this.error = undefined;
+      this.setState('ready');
+      this.log.info('backend ready', {
+        transport: this.transportKind,
+        server: this.serverInfo ? `${this.serverInfo.name}@${this.serverInfo.version}` : undefined,
+        tools: this.lists.tools.length,
+        prompts: this.lists.prompts.length,
+        resources: this.lists.resources.length,
+      });
+    } catch (error) {
+      if (this.client === client) this.fail(errorMessage(error));
+      await client.close().catch(() => {});
+    } finally {
+      this.settle?.();
+    }
+  }
+
+  private async openTransport(client: Client): Promise<void> {
+    const spec = this.spec;
+    if (isStdioBackend(spec)) {
+      this.transportKind = 'stdio';
+      await client.connect(stdioTransport(spec, this.log));
+      return;
+    }
+    if (spec.transport) {
+      this.transportKind = spec.transport;
+      await client.connect(remoteTransport(spec, spec.transport));
+      return;
+    }
+    // No transport named: Streamable HTTP is current; fall back to legacy SSE servers.
+    try {
+      this.transportKind = 'streamable-http';
+      await client.connect(remoteTransport(spec, 'streamable-http'));
+    } catch (error) {
+      if (this.client !== client) throw error;
+      this.log.debug('streamable HTTP failed, trying SSE', { [Field.error]: errorMessage(error) });
+      this.transportKind = 'sse';
+      await client.connect(remoteTransport(spec, 'sse') as Transport);
+    }
+  }
+
+  private newClient(): Client {
+    const client = new Client(this.options.clientInfo, {
+      capabilities: { roots: { listChanged: true }, sampling: {}, elicitation: {} },
+    });
+    const hooks = this.options.hooks;
+    client.onclose = () => {
+      if (this.client === client && this.state !== 'stopped') this.fail('connection closed');
+    };
+    client.onerror = (error) => this.log.debug('transport error', { [Field.error]: errorMessage(error) });
+    client.setNotificationHandler('notifications/tools/list_changed', () => this.refresh(client));
+    client.setNotificationHandler('notifications/prompts/list_changed', () => this.refresh(client));
+    client.setNotificationHandler('notifications/resources/list_changed', () => this.refresh(client));
+    client.setNotificationHandler('notifications/resources/updated', (n) => hooks.notification(this, n));
+    client.setNotificationHandler('notifications/message', (n) => hooks.notification(this, n));
+    client.setRequestHandler('roots/list', () => hooks.listRoots(this));
+    client.setRequestHandler(
+      'sampling/createMessage',
+      (request) => hooks.createMessage(this, request) as ReturnType<typeof hooks.createMessage> as never,
+    );
+    client.setRequestHandler('elicitation/create', (request) => hooks.elicit(this, request) as never);
+    return client;
+  }
+
+  private async refresh(client: Client): Promise<void> {
+    if (this.client !== client || this.state !== 'ready') return;
+    try {
+      this.lists = await this.listAll(client);
+      this.options.hooks.changed(this);
+    } catch (error) {
+      this.log.warn('re-listing after list_changed failed', { [Field.error]: errorMessage(error) });
+    }
+  }
+
+  private async listAll(client: Client): Promise<BackendLists> {
+    const caps = client.getServerCapabilities() ?? {};
+    const options = { timeout: this.timeoutMs };
+    const [tools, prompts, resources, resourceTemplates] = await Promise.all([
+      caps.tools
+        ? pages(
+            (cursor) => client.request({ method: 'tools/list', params: cursor }, options),
+            (r) => r.tools,
+          )
+        : [],
+      caps.prompts
+        ? pages(
+            (cursor) => client.request({ method: 'prompts/list', params: cursor }, options),
+            (r) => r.prompts,
+          )
+        : [],
+      caps.resources
+        ? pages(
+            (cursor) => client.request({ method: 'resources/list', params: cursor }, options),
+            (r) => r.resources,
+          )
+        : [],
+      caps.resources
+        ? pages(
+            (cursor) => client.request({ method: 'resources/templates/list', params: cursor }, options),
+            (r) => r.resourceTemplates,
+          )
+        : [],
+    ]);
+    return { tools, prompts, resources, resourceTemplates };
+  }
+
+  private fail(reason: string): void {
+    this.error = reason;
+    this.lists = emptyLists;
+    this.client = undefined;
+    this.setState('failed');
+    const delay = backoffDelay(this.options.backoff, this.attempt++);
+    this.log.warn('backend failed, retrying', {
+      [Field.error]: reason,
+      retryInMs: delay,
+      attempt: this.attempt,
+    });
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      if (this.state !== 'failed') return;
+      this.restarts++;
+      void this.connect();
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  private setState(state: BackendState): void {
+    if (this.state === state) return;
+    if (this.state === 'stopped') return;
+    this.state = state;
+    this.since = new Date();
+    this.options.hooks.changed(this);
+  }
+}
+
+/** Follows `nextCursor` until the backend stops paging (bounded, so a looping cursor cannot hang us). */
+async function pages<R extends { nextCursor?: string | undefined }, T>(
+  fetchPage: (params: { cursor: string } | undefined) => Promise<R>,
+  items: (result: R) => T[],
+): Promise<T[]> {
+  const all: T[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < MAX_LIST_PAGES; page++) {
+    const result = await fetchPage(cursor === undefined ? undefined : { cursor });
+    all.push(...items(result));
+    cursor = result.nextCursor;
+    if (!cursor) break;
+  }
+  return all;
+}
