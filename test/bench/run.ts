@@ -1,0 +1,235 @@
+// Orchestrator for `npm run bench`: starts each peer on loopback, one at a time (so servers never compete
+// for the CPU with each other), runs the load worker in its own process against it, prints the tables and
+// the target checks, and stops every process it started, on success, on error and on Ctrl-C.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hammer } from './capacity.js';
+import { parseOptions, USAGE, type BenchOptions } from './options.js';
+import { NODE, REPO_ROOT, WORKER_SCRIPT } from './paths.js';
+import { Processes } from './processes.js';
+import {
+  capacityTable,
+  latencyTable,
+  targetChecks,
+  type CapacityOutcome,
+  type LatencyOutcome,
+} from './report.js';
+import {
+  DIRECT_TOOL,
+  PROXY_TOOL,
+  directStdioTarget,
+  proxyStdioTarget,
+  startEverythingHttp,
+  startProxyHttp,
+  startSupergateway,
+  writeProxyConfig,
+  type HttpServer,
+} from './servers.js';
+import { legacySessionEchoRequest, modernEchoRequest, type RawRequest } from './wire.js';
+import type { LoadRun, WorkerResult, WorkerTarget } from './worker-protocol.js';
+
+const progress = (text: string): void => console.error(`bench: ${text}`);
+const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+interface Context {
+  options: BenchOptions;
+  processes: Processes;
+  workDir: string;
+  configPath: string;
+  runs: LoadRun[];
+}
+
+async function runWorker(
+  ctx: Context,
+  name: string,
+  target: WorkerTarget,
+  tool: string,
+): Promise<WorkerResult> {
+  const spec = { target, tool, warmup: ctx.options.warmup, runs: ctx.runs };
+  const calls = ctx.runs.reduce((sum, run) => sum + run.calls + ctx.options.warmup, 0);
+  // Generous: 30 s to connect plus 5 ms a call, ten times what a healthy peer needs.
+  const timeoutMs = 60_000 + calls * 5;
+  const args = ['--import', 'tsx', WORKER_SCRIPT, JSON.stringify(spec)];
+  const stdout = await ctx.processes.run(`worker (${name})`, NODE, args, timeoutMs, REPO_ROOT);
+  const last = stdout.trim().split('\n').pop() ?? '';
+  return JSON.parse(last) as WorkerResult;
+}
+
+async function latencyScenario(
+  ctx: Context,
+  outcome: Omit<LatencyOutcome, 'runs' | 'error'>,
+  tool: string,
+  target: (ctx: Context) => WorkerTarget | Promise<{ target: WorkerTarget; stop: () => Promise<void> }>,
+): Promise<LatencyOutcome> {
+  progress(`${outcome.scenario}…`);
+  let stop: (() => Promise<void>) | undefined;
+  try {
+    const made = await target(ctx);
+    const resolved = 'kind' in made ? made : made.target;
+    if (!('kind' in made)) stop = made.stop;
+    const { runs } = await runWorker(ctx, outcome.scenario, resolved, tool);
+    return { ...outcome, runs };
+  } catch (error) {
+    progress(`${outcome.scenario} failed: ${message(error)}`);
+    return { ...outcome, error: message(error) };
+  } finally {
+    await stop?.();
+  }
+}
+
+/** Adapts an HTTP server starter to a latency target that is stopped after its run. */
+function httpTarget(start: (processes: Processes, configPath: string) => Promise<HttpServer>) {
+  return async (ctx: Context) => {
+    const { server, url } = await start(ctx.processes, ctx.configPath);
+    return { target: { kind: 'http', url } as WorkerTarget, stop: () => ctx.processes.stop(server) };
+  };
+}
+
+async function capacityScenario(
+  ctx: Context,
+  outcome: Omit<CapacityOutcome, 'result' | 'error'>,
+  start: (processes: Processes, configPath: string) => Promise<HttpServer>,
+  request: (url: string) => RawRequest | Promise<RawRequest>,
+): Promise<CapacityOutcome> {
+  progress(`capacity: ${outcome.scenario}…`);
+  let started: HttpServer | undefined;
+  try {
+    started = await start(ctx.processes, ctx.configPath);
+    const { capacitySeconds, capacityConnections } = ctx.options;
+    const result = await hammer(
+      started.url,
+      await request(started.url),
+      capacitySeconds,
+      capacityConnections,
+    );
+    return { ...outcome, result };
+  } catch (error) {
+    progress(`capacity: ${outcome.scenario} failed: ${message(error)}`);
+    return { ...outcome, error: message(error) };
+  } finally {
+    if (started) await ctx.processes.stop(started.server);
+  }
+}
+
+async function bench(ctx: Context): Promise<boolean> {
+  const { sections } = ctx.options;
+  const latency: LatencyOutcome[] = [];
+  if (sections.has('stdio')) {
+    const direct = { section: 'stdio', scenario: 'stdio direct', baseline: true } as const;
+    latency.push(await latencyScenario(ctx, direct, DIRECT_TOOL, (c) => directStdioTarget(c.workDir)));
+    const proxy = { section: 'stdio', scenario: 'stdio via proxy', baseline: false } as const;
+    latency.push(
+      await latencyScenario(ctx, proxy, PROXY_TOOL, (c) => proxyStdioTarget(c.configPath, c.workDir)),
+    );
+  }
+  if (sections.has('http')) {
+    const bridge = { section: 'http', scenario: 'http supergateway', baseline: true } as const;
+    latency.push(await latencyScenario(ctx, bridge, DIRECT_TOOL, httpTarget(startSupergateway)));
+    const proxy = { section: 'http', scenario: 'http proxy', baseline: false } as const;
+    latency.push(await latencyScenario(ctx, proxy, PROXY_TOOL, httpTarget(startProxyHttp)));
+    const own = { section: 'http', scenario: 'http server-everything', baseline: false } as const;
+    latency.push(await latencyScenario(ctx, own, DIRECT_TOOL, httpTarget(startEverythingHttp)));
+  }
+  const capacity: CapacityOutcome[] = [];
+  if (sections.has('capacity')) {
+    const bridge = { scenario: 'supergateway', request: '2025-11-25 session', baseline: true };
+    capacity.push(
+      await capacityScenario(ctx, bridge, startSupergateway, (url) =>
+        legacySessionEchoRequest(url, DIRECT_TOOL),
+      ),
+    );
+    const proxy = { scenario: 'proxy', request: '2026-07-28 stateless', baseline: false };
+    capacity.push(await capacityScenario(ctx, proxy, startProxyHttp, () => modernEchoRequest(PROXY_TOOL)));
+    const own = { scenario: 'server-everything', request: '2025-11-25 session', baseline: false };
+    capacity.push(
+      await capacityScenario(ctx, own, startEverythingHttp, (url) =>
+        legacySessionEchoRequest(url, DIRECT_TOOL),
+      ),
+    );
+  }
+
+  const concurrencies = ctx.runs.map((run) => run.concurrency);
+  if (latency.length > 0) {
+    console.log(
+      `\ntools/call echo, v1 SDK client in its own process (calls: ${ctx.runs.map((r) => `c=${r.concurrency}: ${r.calls}`).join(', ')}; warm-up ${ctx.options.warmup})\n`,
+    );
+    console.log(latencyTable(latency, concurrencies));
+  }
+  if (capacity.length > 0) {
+    console.log(
+      `\ncapacity: autocannon, ${ctx.options.capacityConnections} connections, ${ctx.options.capacitySeconds} s, raw POST /mcp (latency resolution 1 ms)\n`,
+    );
+    console.log(capacityTable(capacity, ctx.options.capacityConnections));
+  }
+  const checks = targetChecks(latency, concurrencies);
+  if (checks.length > 0) console.log(`\ntargets (issue #2):\n${checks.join('\n')}`);
+  const failures = [...latency, ...capacity].filter((o) => o.error);
+  for (const failure of failures) console.log(`\nFAILED ${failure.scenario}:\n${failure.error}`);
+  return failures.length === 0;
+}
+
+/** Figures from a busy machine are not comparable with anything: say so next to them. */
+function reportLoad(before: number, after: number): void {
+  const cores = availableParallelism();
+  console.log(
+    `\nload average (1 min): ${before.toFixed(2)} before, ${after.toFixed(2)} after, on ${cores} CPUs`,
+  );
+  if (Math.max(before, after) > cores * 0.75) {
+    console.log('WARNING: other work was running on this machine; the figures above are noisy.');
+  }
+}
+
+async function main(): Promise<number> {
+  let options: BenchOptions | undefined;
+  try {
+    options = parseOptions(process.argv.slice(2), process.env);
+  } catch (error) {
+    console.error(`${message(error)}\n${USAGE}`);
+    return 2;
+  }
+  if (!options) {
+    console.log(USAGE);
+    return 0;
+  }
+  const workDir = mkdtempSync(join(tmpdir(), 'multi-mcp-bench-'));
+  const processes = new Processes(workDir);
+  // Ctrl-C and kill must not leave servers behind; `exit` handlers run synchronously, hence SIGKILL there.
+  process.on('exit', () => processes.killAll());
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      progress(`${signal}: stopping every process`);
+      processes.killAll();
+      process.exit(130);
+    });
+  }
+  const ctx: Context = {
+    options,
+    processes,
+    workDir,
+    configPath: writeProxyConfig(workDir),
+    runs: [
+      { concurrency: 1, calls: options.callsC1 },
+      { concurrency: 16, calls: options.callsC16 },
+    ],
+  };
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  console.log(
+    `multi-mcp bench: node ${process.version}, ${availableParallelism()} CPUs (${cpu}), logs in ${workDir}`,
+  );
+  const loadBefore = loadavg()[0] ?? 0;
+  const ok = await bench(ctx);
+  reportLoad(loadBefore, loadavg()[0] ?? 0);
+  // Keep the logs of a failed run for diagnosis; a clean run leaves nothing behind.
+  if (ok) rmSync(workDir, { recursive: true, force: true });
+  else console.log(`\nlogs kept in ${workDir}`);
+  return ok ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    process.exit(1);
+  },
+);
