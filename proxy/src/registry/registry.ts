@@ -41,7 +41,7 @@ export interface RegistryOptions {
 /**
  * The set of backends, keyed by name, in registration order (which decides who keeps a
  * name on collision). Definitions arrive as whole snapshots per owner; an unchanged spec
- * keeps its live connection. Listeners hear about every change, coalesced per tick.
+ * keeps its live connection. Listeners hear about every change, coalesced per event-loop turn.
  */
 export class Registry {
   private readonly entries = new Map<string, Backend>();
@@ -149,7 +149,8 @@ export class Registry {
   private queueNotify(): void {
     if (this.notifyQueued) return;
     this.notifyQueued = true;
-    queueMicrotask(() => {
+    // One rebuild per turn of the event loop, however many backends changed in it.
+    setImmediate(() => {
       this.notifyQueued = false;
       for (const listener of this.listeners) listener();
     });

@@ -1,0 +1,89 @@
+import type { Tool } from '@modelcontextprotocol/server';
+import { describe, expect, it } from 'vitest';
+import type { BackendLists } from '../registry/backend.js';
+import { buildCatalog, routeResource } from './catalog.js';
+import { toolFilter } from './filter.js';
+import { defaultNaming, exposedName, shorten } from './names.js';
+
+const tool = (name: string): Tool => ({ name, inputSchema: { type: 'object' } });
+const lists = (partial: Partial<BackendLists>): BackendLists => ({
+  tools: [],
+  prompts: [],
+  resources: [],
+  resourceTemplates: [],
+  ...partial,
+});
+const source = (backend: string, partial: Partial<BackendLists>, prefix = backend) => ({
+  backend,
+  prefix,
+  includeTool: () => true,
+  lists: lists(partial),
+});
+
+describe('exposed names', () => {
+  it('joins prefix and name with the separator, or keeps the name when the prefix is empty', () => {
+    expect(exposedName('weather', 'get_forecast', defaultNaming)).toBe('weather__get_forecast');
+    expect(exposedName('', 'get_forecast', defaultNaming)).toBe('get_forecast');
+    expect(exposedName('calc', 'add', { separator: '::', maxLength: 64 })).toBe('calc::add');
+  });
+
+  it('shortens long names to the limit, stably, keeping two similar long names apart', () => {
+    const a = 'a'.repeat(40) + '__' + 'x'.repeat(40);
+    const b = 'a'.repeat(40) + '__' + 'x'.repeat(39) + 'y';
+    expect(shorten(a, 64)).toHaveLength(64);
+    expect(shorten(a, 64)).toBe(shorten(a, 64));
+    expect(shorten(a, 64)).not.toBe(shorten(b, 64));
+    expect(shorten(a, 64)).toMatch(/^[a-zA-Z0-9_-]{1,64}$/);
+    expect(shorten('short', 64)).toBe('short');
+  });
+});
+
+describe('buildCatalog', () => {
+  it('keeps the earlier backend on a collision and reports it', () => {
+    const catalog = buildCatalog(
+      [source('one', { tools: [tool('echo')] }, ''), source('two', { tools: [tool('echo')] }, '')],
+      defaultNaming,
+    );
+    expect(catalog.tools.map((t) => t.name)).toEqual(['echo']);
+    expect(catalog.toolRoutes.get('echo')).toEqual({ backend: 'one', name: 'echo' });
+    expect(catalog.collisions).toEqual([
+      { kind: 'tool', exposed: 'echo', keptBy: 'one', droppedFrom: 'two' },
+    ]);
+  });
+
+  it('routes a tool whose name contains the separator by the table, not by splitting', () => {
+    const catalog = buildCatalog([source('a__b', { tools: [tool('c__d')] })], defaultNaming);
+    expect(catalog.toolRoutes.get('a__b__c__d')).toEqual({ backend: 'a__b', name: 'c__d' });
+  });
+
+  it('does not rewrite resource URIs and routes templates by match', () => {
+    const catalog = buildCatalog(
+      [
+        source('calc', { resources: [{ uri: 'calculator://constants', name: 'constants' }] }),
+        source('units', { resourceTemplates: [{ uriTemplate: 'units://{category}', name: 'units' }] }),
+      ],
+      defaultNaming,
+    );
+    expect(catalog.resources[0]?.uri).toBe('calculator://constants');
+    expect(routeResource(catalog, 'calculator://constants')).toBe('calc');
+    expect(routeResource(catalog, 'units://length')).toBe('units');
+    expect(routeResource(catalog, 'other://x')).toBeUndefined();
+  });
+
+  it('changes the tools digest only when what clients see changes', () => {
+    const a = buildCatalog([source('s', { tools: [tool('x')] })], defaultNaming);
+    const b = buildCatalog([source('s', { tools: [tool('x')] })], defaultNaming);
+    const c = buildCatalog([source('s', { tools: [tool('y')] })], defaultNaming);
+    expect(a.digests.tools).toBe(b.digests.tools);
+    expect(a.digests.tools).not.toBe(c.digests.tools);
+    expect(a.digests.prompts).toBe(c.digests.prompts);
+  });
+});
+
+describe('toolFilter', () => {
+  it('applies include globs, then exclude globs', () => {
+    const keep = toolFilter({ include: ['get_*', 'add'], exclude: ['get_secret*'] });
+    expect(['get_forecast', 'add', 'get_secret_key', 'delete'].filter(keep)).toEqual(['get_forecast', 'add']);
+    expect(toolFilter(undefined)('anything')).toBe(true);
+  });
+});

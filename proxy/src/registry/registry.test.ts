@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import type { BackendSpec } from '../config/contract.js';
+import { silentLogger } from '../log.js';
+import { backoffDelay } from './backoff.js';
+import { OwnershipError, Registry } from './registry.js';
+
+// Disabled specs register without starting a process: these tests are about bookkeeping.
+const spec = (arg: string): BackendSpec => ({ command: 'true', args: [arg], disabled: true });
+const hooks = {
+  notification: () => {},
+  createMessage: async () => ({}),
+  elicit: async () => ({}),
+  listRoots: async () => ({ roots: [] }),
+};
+const newRegistry = () => new Registry({ log: silentLogger, clientInfo: { name: 't', version: '0' }, hooks });
+
+describe('Registry', () => {
+  it('keeps the live backend when the same spec arrives again', async () => {
+    const registry = newRegistry();
+    expect(await registry.upsert('api', 'a', spec('1'))).toBe('created');
+    const first = registry.get('a');
+    expect(await registry.upsert('api', 'a', spec('1'))).toBe('unchanged');
+    expect(registry.get('a')).toBe(first);
+    expect(await registry.upsert('api', 'a', spec('2'))).toBe('updated');
+    expect(registry.get('a')).not.toBe(first);
+    await registry.close();
+  });
+
+  it('keeps registration order on update, so collision priority does not move', async () => {
+    const registry = newRegistry();
+    await registry.sync('file', { a: spec('1'), b: spec('1') });
+    await registry.upsert('file', 'a', spec('2'));
+    expect(registry.backends().map((b) => b.name)).toEqual(['a', 'b']);
+    await registry.close();
+  });
+
+  it('sync replaces one owner’s backends and leaves other owners alone', async () => {
+    const registry = newRegistry();
+    await registry.sync('operator', { a: spec('1'), b: spec('1') });
+    await registry.upsert('api', 'c', spec('1'));
+    const result = await registry.sync('operator', { b: spec('1'), d: spec('1') });
+    expect(result).toEqual({ created: ['d'], updated: [], unchanged: ['b'], removed: ['a'] });
+    expect(
+      registry
+        .backends()
+        .map((b) => `${b.owner}/${b.name}`)
+        .sort(),
+    ).toEqual(['api/c', 'operator/b', 'operator/d']);
+    await registry.close();
+  });
+
+  it('refuses to let one owner change or remove another owner’s backend', async () => {
+    const registry = newRegistry();
+    await registry.upsert('file', 'a', spec('1'));
+    await expect(registry.upsert('api', 'a', spec('2'))).rejects.toThrow(OwnershipError);
+    await expect(registry.sync('api', { a: spec('1') })).rejects.toThrow(/owned by "file"/);
+    await expect(registry.remove('a', 'api')).rejects.toThrow(OwnershipError);
+    expect(await registry.remove('a')).toBe(true);
+    expect(await registry.remove('a')).toBe(false);
+    await registry.close();
+  });
+
+  it('notifies listeners once per burst of changes', async () => {
+    const registry = newRegistry();
+    let calls = 0;
+    registry.onChange(() => calls++);
+    await registry.sync('file', { a: spec('1'), b: spec('1'), c: spec('1') });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calls).toBe(1);
+    await registry.close();
+  });
+});
+
+describe('backoffDelay', () => {
+  it('grows exponentially up to the cap, jittered within the upper half', () => {
+    const policy = { initialMs: 500, maxMs: 30_000 };
+    expect(backoffDelay(policy, 0, () => 0)).toBe(250);
+    expect(backoffDelay(policy, 0, () => 1)).toBe(500);
+    expect(backoffDelay(policy, 3, () => 1)).toBe(4000);
+    expect(backoffDelay(policy, 20, () => 1)).toBe(30_000);
+  });
+});
