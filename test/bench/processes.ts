@@ -96,7 +96,14 @@ export class Processes {
     signalGroup(child, 'SIGKILL');
   }
 
-  /** Synchronous last resort for process exit and signals: no time for graceful shutdown there. */
+  /** On Ctrl-C: a short grace so servers can stop the children they put in other groups, then SIGKILL. */
+  async terminateAll(graceMs = 500): Promise<void> {
+    for (const child of this.started) signalGroup(child, 'SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, graceMs));
+    this.killAll();
+  }
+
+  /** Synchronous last resort for process exit: no time for graceful shutdown there. */
   killAll(): void {
     for (const child of this.started) signalGroup(child, 'SIGKILL');
   }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { hammer } from './capacity.js';
 import { parseOptions, USAGE, type BenchOptions } from './options.js';
 import { NODE, REPO_ROOT, WORKER_SCRIPT } from './paths.js';
-import { Processes } from './processes.js';
+import { logTail, Processes } from './processes.js';
 import {
   capacityTable,
   latencyTable,
@@ -27,7 +27,7 @@ import {
   type HttpServer,
 } from './servers.js';
 import { legacySessionEchoRequest, modernEchoRequest, type RawRequest } from './wire.js';
-import type { LoadRun, WorkerResult, WorkerTarget } from './worker-protocol.js';
+import type { LoadRun, StdioTarget, WorkerResult, WorkerTarget } from './worker-protocol.js';
 
 const progress = (text: string): void => console.error(`bench: ${text}`);
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
@@ -56,34 +56,48 @@ async function runWorker(
   return JSON.parse(last) as WorkerResult;
 }
 
+/** A target for the worker, the log that explains its failures, and how to stop it afterwards. */
+interface Prepared {
+  target: WorkerTarget;
+  logFile: string;
+  stop?: () => Promise<void>;
+}
+
+function stdioTarget(make: (ctx: Context) => StdioTarget) {
+  return (ctx: Context): Prepared => {
+    const target = make(ctx);
+    return { target, logFile: target.stderrLog };
+  };
+}
+
+/** Adapts an HTTP server starter to a target that is stopped after its run. */
+function httpTarget(start: (processes: Processes, configPath: string) => Promise<HttpServer>) {
+  return async (ctx: Context): Promise<Prepared> => {
+    const { server, url } = await start(ctx.processes, ctx.configPath);
+    return { target: { kind: 'http', url }, logFile: server.logFile, stop: () => ctx.processes.stop(server) };
+  };
+}
+
 async function latencyScenario(
   ctx: Context,
   outcome: Omit<LatencyOutcome, 'runs' | 'error'>,
   tool: string,
-  target: (ctx: Context) => WorkerTarget | Promise<{ target: WorkerTarget; stop: () => Promise<void> }>,
+  prepare: (ctx: Context) => Prepared | Promise<Prepared>,
 ): Promise<LatencyOutcome> {
   progress(`${outcome.scenario}…`);
-  let stop: (() => Promise<void>) | undefined;
+  let prepared: Prepared | undefined;
   try {
-    const made = await target(ctx);
-    const resolved = 'kind' in made ? made : made.target;
-    if (!('kind' in made)) stop = made.stop;
-    const { runs } = await runWorker(ctx, outcome.scenario, resolved, tool);
+    prepared = await prepare(ctx);
+    const { runs } = await runWorker(ctx, outcome.scenario, prepared.target, tool);
     return { ...outcome, runs };
   } catch (error) {
     progress(`${outcome.scenario} failed: ${message(error)}`);
-    return { ...outcome, error: message(error) };
+    // The worker only sees "connection closed"; the server's own log says why.
+    const log = prepared ? `\n--- tail of ${prepared.logFile} ---\n${logTail(prepared.logFile)}` : '';
+    return { ...outcome, error: `${message(error)}${log}` };
   } finally {
-    await stop?.();
+    await prepared?.stop?.();
   }
-}
-
-/** Adapts an HTTP server starter to a latency target that is stopped after its run. */
-function httpTarget(start: (processes: Processes, configPath: string) => Promise<HttpServer>) {
-  return async (ctx: Context) => {
-    const { server, url } = await start(ctx.processes, ctx.configPath);
-    return { target: { kind: 'http', url } as WorkerTarget, stop: () => ctx.processes.stop(server) };
-  };
 }
 
 async function capacityScenario(
@@ -117,10 +131,22 @@ async function bench(ctx: Context): Promise<boolean> {
   const latency: LatencyOutcome[] = [];
   if (sections.has('stdio')) {
     const direct = { section: 'stdio', scenario: 'stdio direct', baseline: true } as const;
-    latency.push(await latencyScenario(ctx, direct, DIRECT_TOOL, (c) => directStdioTarget(c.workDir)));
+    latency.push(
+      await latencyScenario(
+        ctx,
+        direct,
+        DIRECT_TOOL,
+        stdioTarget((c) => directStdioTarget(c.workDir)),
+      ),
+    );
     const proxy = { section: 'stdio', scenario: 'stdio via proxy', baseline: false } as const;
     latency.push(
-      await latencyScenario(ctx, proxy, PROXY_TOOL, (c) => proxyStdioTarget(c.configPath, c.workDir)),
+      await latencyScenario(
+        ctx,
+        proxy,
+        PROXY_TOOL,
+        stdioTarget((c) => proxyStdioTarget(c.configPath, c.workDir)),
+      ),
     );
   }
   if (sections.has('http')) {
@@ -141,6 +167,13 @@ async function bench(ctx: Context): Promise<boolean> {
     );
     const proxy = { scenario: 'proxy', request: '2026-07-28 stateless', baseline: false };
     capacity.push(await capacityScenario(ctx, proxy, startProxyHttp, () => modernEchoRequest(PROXY_TOOL)));
+    // The same request kind as the bridge's, for a like-for-like figure next to the stateless one.
+    const proxySession = { scenario: 'proxy', request: '2025-11-25 session', baseline: false };
+    capacity.push(
+      await capacityScenario(ctx, proxySession, startProxyHttp, (url) =>
+        legacySessionEchoRequest(url, PROXY_TOOL),
+      ),
+    );
     const own = { scenario: 'server-everything', request: '2025-11-25 session', baseline: false };
     capacity.push(
       await capacityScenario(ctx, own, startEverythingHttp, (url) =>
@@ -164,8 +197,11 @@ async function bench(ctx: Context): Promise<boolean> {
   }
   const checks = targetChecks(latency, concurrencies);
   if (checks.length > 0) console.log(`\ntargets (issue #2):\n${checks.join('\n')}`);
-  const failures = [...latency, ...capacity].filter((o) => o.error);
-  for (const failure of failures) console.log(`\nFAILED ${failure.scenario}:\n${failure.error}`);
+  const failures = [
+    ...latency.map((o) => ({ name: o.scenario, error: o.error })),
+    ...capacity.map((o) => ({ name: `capacity ${o.scenario} (${o.request})`, error: o.error })),
+  ].filter((o) => o.error);
+  for (const failure of failures) console.log(`\nFAILED ${failure.name}:\n${failure.error}`);
   return failures.length === 0;
 }
 
@@ -199,8 +235,7 @@ async function main(): Promise<number> {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
       progress(`${signal}: stopping every process`);
-      processes.killAll();
-      process.exit(130);
+      void processes.terminateAll().finally(() => process.exit(130));
     });
   }
   const ctx: Context = {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { EVERYTHING_BIN, NODE, PROXY_CLI, SUPERGATEWAY_BIN } from './paths.js';
 import type { Processes, Started } from './processes.js';
 import { freePort, waitReady } from './readiness.js';
-import type { WorkerTarget } from './worker-protocol.js';
+import type { StdioTarget } from './worker-protocol.js';
 
 export const HOST = '127.0.0.1';
 export const DIRECT_TOOL = 'echo';
@@ -35,7 +35,7 @@ export function assertProxyBuilt(): void {
   }
 }
 
-export function directStdioTarget(logDir: string): WorkerTarget {
+export function directStdioTarget(logDir: string): StdioTarget {
   return {
     kind: 'stdio',
     command: NODE,
@@ -44,7 +44,7 @@ export function directStdioTarget(logDir: string): WorkerTarget {
   };
 }
 
-export function proxyStdioTarget(configPath: string, logDir: string): WorkerTarget {
+export function proxyStdioTarget(configPath: string, logDir: string): StdioTarget {
   assertProxyBuilt();
   return {
     kind: 'stdio',

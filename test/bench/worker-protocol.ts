@@ -6,6 +6,8 @@ export type WorkerTarget =
   | { kind: 'stdio'; command: string; args: string[]; env?: Record<string, string>; stderrLog: string }
   | { kind: 'http'; url: string };
 
+export type StdioTarget = Extract<WorkerTarget, { kind: 'stdio' }>;
+
 export interface LoadRun {
   concurrency: number;
   calls: number;
