@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { cliPath, writeTempFile } from './support/paths.js';
+import { start, waitForExit } from './support/processes.js';
+
+// A bad config must stop the proxy before it serves, with exit code 2 and a message that
+// names the field, the value and what is allowed.
+async function runWith(config: unknown, name = 'mcp.json', env: NodeJS.ProcessEnv = {}) {
+  const path = writeTempFile(name, config);
+  const proc = start(
+    process.execPath,
+    [cliPath, '--transport', 'http', '--port', '0', '--config', path],
+    env,
+  );
+  const code = await waitForExit(proc);
+  return { code, output: proc.output() };
+}
+
+describe('invalid configuration', () => {
+  it.each([
+    [
+      'both command and url',
+      { mcpServers: { a: { command: 'x', url: 'http://h/mcp' } } },
+      /mcpServers\.a.*command.*url/,
+    ],
+    ['neither command nor url', { mcpServers: { a: { args: ['x'] } } }, /mcpServers\.a/],
+    ['an invalid URL', { mcpServers: { weather: { url: 'htp:/x' } } }, /mcpServers\.weather\.url.*htp:\/x/],
+    ['a misspelt key', { mcpServers: { a: { comand: 'x' } } }, /comand/],
+    ['args that are not a list', { mcpServers: { a: { command: 'x', args: 'y' } } }, /mcpServers\.a\.args/],
+    ['a bad server name', { mcpServers: { 'my server': { command: 'x' } } }, /my server/],
+    ['a bad prefix', { mcpServers: { a: { command: 'x', prefix: 'a b' } } }, /mcpServers\.a\.prefix/],
+    ['no mcpServers', { servers: {} }, /mcpServers/],
+  ])('rejects %s', async (_what, config, message) => {
+    const { code, output } = await runWith(config);
+    expect(code).toBe(2);
+    expect(output).toMatch(message);
+  });
+
+  it('rejects malformed JSON with the position', async () => {
+    const { code, output } = await runWith('{"mcpServers": {,}}');
+    expect(code).toBe(2);
+    expect(output).toMatch(/mcp\.json:1:\d+/);
+  });
+
+  it('rejects an unset environment variable, naming it', async () => {
+    const config = {
+      mcpServers: {
+        a: { url: 'http://127.0.0.1:1/mcp', headers: { Authorization: '${NO_SUCH_TOKEN_E2E}' } },
+      },
+    };
+    const { code, output } = await runWith(config);
+    expect(code).toBe(2);
+    expect(output).toContain('NO_SUCH_TOKEN_E2E');
+  });
+
+  it('rejects a missing config file, naming the path', async () => {
+    const proc = start(process.execPath, [cliPath, '--config', '/nonexistent/mcp.json']);
+    expect(await waitForExit(proc)).toBe(2);
+    expect(proc.output()).toContain('/nonexistent/mcp.json');
+  });
+
+  it('rejects a bad flag value, naming the flag and what is allowed', async () => {
+    const proc = start(process.execPath, [cliPath, '--port', 'eighty']);
+    expect(await waitForExit(proc)).not.toBe(0);
+    expect(proc.output()).toMatch(/--port must be an integer from 0 to 65535, got "eighty"/);
+  });
+});
