@@ -1,0 +1,280 @@
+import { Router } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
+import { z } from 'zod';
+import type { BackendSpec } from '../config/contract.js';
+import {
+  BackendNameSchema,
+  ConfigError,
+  formatZodIssues,
+  parseBackendSpec,
+  parseMcpJson,
+} from '../config/index.js';
+import type { Logger } from '../log.js';
+import { Field, errorMessage } from '../log.js';
+import type { Proxy } from '../proxy.js';
+import type { Backend } from '../registry/backend.js';
+import { OwnershipError } from '../registry/registry.js';
+import type { SyncResult } from '../registry/registry.js';
+import { sendError } from './respond.js';
+
+/** Owner of backends added through the admin API when the caller names none. */
+export const DEFAULT_API_OWNER = 'api';
+export const OWNER_HEADER = 'x-multi-mcp-owner';
+
+const OwnerSchema = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,128}$/, 'an owner is 1–128 visible ASCII characters without spaces');
+
+/** `PUT /mcp_servers`: the complete set of one owner's backends (the specs are checked by the config module). */
+const SyncBodySchema = z.strictObject({
+  owner: OwnerSchema,
+  revision: z.string().max(256, 'revision is at most 256 characters').optional(),
+  mcpServers: z.unknown(),
+});
+
+/** How a backend looks to an operator: live state next to its definition, secrets masked. */
+export interface BackendStatus {
+  name: string;
+  owner: string;
+  state: string;
+  error: string | null;
+  since: string;
+  restarts: number;
+  transport: string | null;
+  serverInfo: { name: string; version: string } | null;
+  tools: string[];
+  spec: BackendSpec;
+}
+
+const REDACTED = '<redacted>';
+
+/** Header and env values are credentials more often than not; URL passwords always are. */
+export function redactSpec(spec: BackendSpec): BackendSpec {
+  const mask = (values: Record<string, string>): Record<string, string> =>
+    Object.fromEntries(Object.keys(values).map((key) => [key, REDACTED]));
+  const copy: Record<string, unknown> = { ...spec };
+  if ('env' in spec && spec.env) copy['env'] = mask(spec.env);
+  if ('headers' in spec && spec.headers) copy['headers'] = mask(spec.headers);
+  if ('url' in spec) {
+    try {
+      const url = new URL(spec.url);
+      if (url.password) {
+        url.password = REDACTED;
+        copy['url'] = url.toString();
+      }
+    } catch {
+      // Validated before it got here; keep it as is.
+    }
+  }
+  return copy as BackendSpec;
+}
+
+export function backendStatus(proxy: Proxy, backend: Backend): BackendStatus {
+  const tools: string[] = [];
+  for (const [exposed, route] of proxy.catalog.current().toolRoutes) {
+    if (route.backend === backend.name) tools.push(exposed);
+  }
+  return {
+    name: backend.name,
+    owner: backend.owner,
+    state: backend.state,
+    error: backend.error ?? null,
+    since: backend.since.toISOString(),
+    restarts: backend.restarts,
+    transport: backend.transportKind ?? null,
+    serverInfo: backend.serverInfo
+      ? { name: backend.serverInfo.name, version: backend.serverInfo.version }
+      : null,
+    tools,
+    spec: redactSpec(backend.spec),
+  };
+}
+
+class RequestError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly issues?: string[],
+  ) {
+    super(message);
+  }
+}
+
+function ownerFrom(req: Request): string {
+  const header = req.headers[OWNER_HEADER];
+  const raw = Array.isArray(header) ? header[0] : header;
+  if (raw === undefined) return DEFAULT_API_OWNER;
+  const parsed = OwnerSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new RequestError(400, `invalid X-Multi-MCP-Owner header ${JSON.stringify(raw)}`, [
+      `X-Multi-MCP-Owner: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
+    ]);
+  }
+  return parsed.data;
+}
+
+function nameFrom(req: Request): string {
+  const name = String(req.params['name'] ?? '');
+  const parsed = BackendNameSchema.safeParse(name);
+  if (!parsed.success) {
+    throw new RequestError(400, `invalid backend name ${JSON.stringify(name)}`, [
+      `name: ${parsed.error.issues[0]?.message ?? 'invalid'}, got ${JSON.stringify(name)}`,
+    ]);
+  }
+  return parsed.data;
+}
+
+function requireBody(req: Request, shape: string): unknown {
+  if (req.body === undefined) {
+    throw new RequestError(400, `missing JSON body: send ${shape} with Content-Type: application/json`);
+  }
+  return req.body;
+}
+
+/** The admin API: resource-shaped routes over the registry, every error a JSON object with `error`. */
+export function createAdminRouter(proxy: Proxy, log: Logger): Router {
+  const { registry } = proxy;
+  const router = Router();
+  const adminLog = log.with({ component: 'admin' });
+
+  const handle =
+    (work: (req: Request, res: Response) => Promise<void> | void): RequestHandler =>
+    async (req, res) => {
+      try {
+        await work(req, res);
+      } catch (error) {
+        answerError(res, error, adminLog);
+      }
+    };
+
+  router.get(
+    '/mcp_servers',
+    handle((_req, res) => {
+      const backends = registry.backends();
+      res.json({
+        // Seed-compatible field: the names alone.
+        active_servers: backends.map((b) => b.name),
+        servers: backends.map((b) => backendStatus(proxy, b)),
+      });
+    }),
+  );
+
+  router.post(
+    '/mcp_servers',
+    handle(async (req, res) => {
+      const owner = ownerFrom(req);
+      const config = parseMcpJson(requireBody(req, '{"mcpServers": {…}}'), 'request body');
+      // Check every name first so a conflict leaves nothing half-applied.
+      for (const name of Object.keys(config.mcpServers)) {
+        const existing = registry.get(name);
+        if (existing && existing.owner !== owner) throw new OwnershipError(name, existing.owner, owner);
+      }
+      const result = { created: [] as string[], updated: [] as string[], unchanged: [] as string[] };
+      for (const [name, spec] of Object.entries(config.mcpServers)) {
+        result[await registry.upsert(owner, name, spec)].push(name);
+      }
+      const changed = [...result.created, ...result.updated];
+      res.status(result.created.length > 0 ? 201 : 200).json({
+        owner,
+        ...result,
+        message: changed.length > 0 ? `Added ${changed.join(', ')}` : 'nothing changed',
+      });
+    }),
+  );
+
+  router.put(
+    '/mcp_servers',
+    handle(async (req, res) => {
+      const parsed = SyncBodySchema.safeParse(requireBody(req, '{"owner", "revision", "mcpServers"}'), {
+        reportInput: true,
+      });
+      if (!parsed.success) {
+        throw new ConfigError('invalid sync request body', formatZodIssues(parsed.error, ''));
+      }
+      const { owner, revision } = parsed.data;
+      const config = parseMcpJson({ mcpServers: parsed.data.mcpServers }, 'request body');
+      const result = await registry.sync(owner, config.mcpServers);
+      adminLog.info('owner synced', { [Field.owner]: owner, revision, ...countsOf(result) });
+      res.json({ owner, revision: revision ?? null, ...result });
+    }),
+  );
+
+  router.get(
+    '/mcp_servers/:name',
+    handle((req, res) => {
+      const name = nameFrom(req);
+      const backend = registry.get(name);
+      if (!backend) throw notFound(name);
+      res.json(backendStatus(proxy, backend));
+    }),
+  );
+
+  router.put(
+    '/mcp_servers/:name',
+    handle(async (req, res) => {
+      const name = nameFrom(req);
+      const owner = ownerFrom(req);
+      const spec = parseBackendSpec(
+        requireBody(req, 'one backend definition ({"command": …} or {"url": …})'),
+        name,
+      );
+      const outcome = await registry.upsert(owner, name, spec);
+      const backend = registry.get(name);
+      res.status(outcome === 'created' ? 201 : 200).json({
+        name,
+        outcome,
+        ...(backend && { server: backendStatus(proxy, backend) }),
+      });
+    }),
+  );
+
+  router.delete(
+    '/mcp_servers/:name',
+    handle(async (req, res) => {
+      const name = nameFrom(req);
+      const owner = req.headers[OWNER_HEADER] === undefined ? undefined : ownerFrom(req);
+      if (!(await registry.remove(name, owner))) throw notFound(name);
+      res.json({ removed: name, message: `Server '${name}' removed` });
+    }),
+  );
+
+  router.get(
+    '/mcp_tools',
+    handle((_req, res) => {
+      const catalog = proxy.catalog.current();
+      const tools: Record<string, { backend: string; name: string }> = {};
+      for (const [exposed, route] of catalog.toolRoutes)
+        tools[exposed] = { backend: route.backend, name: route.name };
+      res.json({ tools, collisions: catalog.collisions });
+    }),
+  );
+
+  return router;
+}
+
+function notFound(name: string): RequestError {
+  return new RequestError(404, `no backend named "${name}"; GET /mcp_servers lists the registered ones`);
+}
+
+function countsOf(result: SyncResult): Record<keyof SyncResult, number> {
+  return {
+    created: result.created.length,
+    updated: result.updated.length,
+    unchanged: result.unchanged.length,
+    removed: result.removed.length,
+  };
+}
+
+function answerError(res: Response, error: unknown, log: Logger): void {
+  if (error instanceof RequestError) return sendError(res, error.status, error.message, error.issues);
+  if (error instanceof ConfigError) return sendError(res, 400, error.summary, error.issues);
+  if (error instanceof OwnershipError) {
+    return sendError(
+      res,
+      409,
+      `${error.message}; change it where "${error.owner}" defines it, or use another name`,
+    );
+  }
+  log.error('admin request failed', { [Field.error]: errorMessage(error) });
+  sendError(res, 500, `internal error: ${errorMessage(error)}`);
+}

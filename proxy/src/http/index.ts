@@ -1,0 +1,5 @@
+// Public surface of the HTTP front door.
+export { startHttpFrontDoor } from './server.js';
+export type { HttpFrontDoor, HttpOptions } from './server.js';
+export { checkAdminAccess, isLoopbackHost, originAllowed } from './guards.js';
+export type { AdminAccessOptions, Refusal } from './guards.js';

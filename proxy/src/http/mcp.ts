@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import type { Request, RequestHandler, Response } from 'express';
+import { NodeStreamableHTTPServerTransport, toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
+import { createMcpHandler, isInitializeRequest, isLegacyRequest } from '@modelcontextprotocol/server';
+import type { Gateway } from '../gateway/gateway.js';
+import type { Logger } from '../log.js';
+import { Field, errorMessage } from '../log.js';
+import { requestId, RpcCode, sendRpcError } from './respond.js';
+import type { HttpSessions } from './sessions.js';
+
+export interface McpRouteOptions {
+  gateway: Gateway;
+  sessions: HttpSessions;
+  log: Logger;
+  maxBodyBytes: number;
+}
+
+export interface McpRoute {
+  /** Serves POST, GET and DELETE on /mcp (after the guards and the JSON body parser). */
+  handle: RequestHandler;
+  close(): Promise<void>;
+}
+
+/**
+ * Streamable HTTP for both protocol eras on one path. 2026-07-28 requests are self-contained
+ * and served statelessly, so any replica can answer them; 2025-era clients (and older) get
+ * real sessions, because only a session can carry server-to-client requests (sampling,
+ * elicitation, roots) and the GET notification stream. `isLegacyRequest` is the SDK's own
+ * classification, so this branch never disagrees with the modern handler.
+ */
+export function createMcpRoute(options: McpRouteOptions): McpRoute {
+  const { gateway, sessions, maxBodyBytes } = options;
+  const log = options.log.with({ [Field.transport]: 'streamable-http' });
+  const onerror = (error: Error): void => log.debug('mcp handler error', { [Field.error]: error.message });
+
+  const modern = createMcpHandler(() => gateway.createServer('stateless'), {
+    legacy: 'reject',
+    maxRequestBodySize: maxBodyBytes,
+    onerror,
+  });
+  gateway.addNotifier(modern.notify);
+  const modernNode = toNodeHandler(modern, { maxRequestBodySize: maxBodyBytes, onerror });
+
+  const transports = new Map<string, NodeStreamableHTTPServerTransport>();
+
+  const openSession = async (req: Request, res: Response): Promise<void> => {
+    const refusal = sessions.refusal();
+    if (refusal) {
+      sendRpcError(res, 503, RpcCode.refused, refusal, requestId(req.body));
+      return;
+    }
+    // The id is chosen before the transport exists so the session counts against the cap at once.
+    const id = randomUUID();
+    const transport = new NodeStreamableHTTPServerTransport({
+      sessionIdGenerator: () => id,
+      maxRequestBodySize: maxBodyBytes,
+    });
+    transport.onerror = onerror;
+    // Set before connect(): the server chains its own close handling after ours.
+    transport.onclose = () => {
+      transports.delete(id);
+      sessions.forget(id);
+    };
+    const server = gateway.createServer('streamable-http');
+    transports.set(id, transport);
+    const session = sessions.add(id, 'streamable-http', () => server.close());
+    sessions.track(session, res);
+    await server.connect(transport);
+    await transport.handleRequest(req, res, req.body);
+    if (transport.sessionId !== id) {
+      // The transport refused the initialize (malformed, batched…): nothing to keep.
+      await sessions.close(id, 'initialize refused');
+      return;
+    }
+    log.debug('session opened', { [Field.session]: id });
+  };
+
+  const serveLegacy = async (req: Request, res: Response): Promise<void> => {
+    const header = req.headers['mcp-session-id'];
+    const sessionId = Array.isArray(header) ? header[0] : header;
+    if (sessionId !== undefined) {
+      const transport = transports.get(sessionId);
+      const session = sessions.get(sessionId);
+      if (!transport || !session) {
+        sendRpcError(
+          res,
+          404,
+          RpcCode.sessionNotFound,
+          `Session not found: ${sessionId} (closed, idle too long, or opened before a restart); start a new session with initialize`,
+          requestId(req.body),
+        );
+        return;
+      }
+      sessions.track(session, res);
+      await transport.handleRequest(req, res, req.body);
+      return;
+    }
+    if (req.method === 'POST' && isInitializeRequest(req.body)) {
+      await openSession(req, res);
+      return;
+    }
+    sendRpcError(
+      res,
+      400,
+      RpcCode.refused,
+      'Bad Request: Mcp-Session-Id header required (send initialize first to open a session)',
+      requestId(req.body),
+    );
+  };
+
+  const handle: RequestHandler = async (req, res) => {
+    try {
+      const probe = await toWebRequest(req, req.body, { maxRequestBodySize: maxBodyBytes });
+      const legacy = await isLegacyRequest(probe, req.body, { maxRequestBodySize: maxBodyBytes });
+      if (legacy) await serveLegacy(req, res);
+      else await modernNode(req, res, req.body);
+    } catch (error) {
+      // One broken request never takes the front door (or another session) down.
+      log.warn('mcp request failed', { [Field.error]: errorMessage(error) });
+      sendRpcError(
+        res,
+        500,
+        RpcCode.internalError,
+        `internal error: ${errorMessage(error)}`,
+        requestId(req.body),
+      );
+    }
+  };
+
+  return {
+    handle,
+    close: () => modern.close(),
+  };
+}

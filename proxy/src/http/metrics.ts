@@ -1,0 +1,125 @@
+import type { RequestHandler } from 'express';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Proxy } from '../proxy.js';
+import type { BackendState } from '../registry/backend.js';
+import type { HttpSessions } from './sessions.js';
+import { HTTP_SESSION_KINDS } from './sessions.js';
+
+const BACKEND_STATES: readonly BackendState[] = ['connecting', 'ready', 'failed', 'stopped'];
+
+export interface FrontDoorMetrics {
+  /** Counts every request by route and status when its response finishes. */
+  middleware: RequestHandler;
+  /** GET /metrics: Prometheus text. */
+  scrape: RequestHandler;
+}
+
+/**
+ * One registry per front door, never prom-client's global one, so several front doors (tests)
+ * never collide. Backend and session gauges are read at scrape time from the live objects,
+ * so they cannot drift from what the admin API shows.
+ */
+export function createMetrics(proxy: Proxy, sessions: HttpSessions): FrontDoorMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+
+  new Gauge({
+    name: 'multi_mcp_backends',
+    help: 'Backends by state',
+    labelNames: ['state'],
+    registers,
+    collect() {
+      const counts = new Map<string, number>(BACKEND_STATES.map((state) => [state, 0]));
+      for (const backend of proxy.registry.backends())
+        counts.set(backend.state, (counts.get(backend.state) ?? 0) + 1);
+      for (const [state, count] of counts) this.set({ state }, count);
+    },
+  });
+  new Gauge({
+    name: 'multi_mcp_backend_up',
+    help: '1 when the backend is connected and serving, else 0',
+    labelNames: ['backend'],
+    registers,
+    collect() {
+      this.reset();
+      for (const backend of proxy.registry.backends())
+        this.set({ backend: backend.name }, backend.state === 'ready' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'multi_mcp_backend_tools',
+    help: 'Tools the backend contributes to the catalog (after filters and collisions)',
+    labelNames: ['backend'],
+    registers,
+    collect() {
+      this.reset();
+      const counts = new Map<string, number>(proxy.registry.backends().map((b) => [b.name, 0]));
+      for (const route of proxy.catalog.current().toolRoutes.values()) {
+        counts.set(route.backend, (counts.get(route.backend) ?? 0) + 1);
+      }
+      for (const [backend, count] of counts) this.set({ backend }, count);
+    },
+  });
+  // A gauge, not a counter: the value comes from the backend, and resets when it is re-registered.
+  new Gauge({
+    name: 'multi_mcp_backend_restarts_total',
+    help: 'Reconnect attempts after failures, per backend',
+    labelNames: ['backend'],
+    registers,
+    collect() {
+      this.reset();
+      for (const backend of proxy.registry.backends()) this.set({ backend: backend.name }, backend.restarts);
+    },
+  });
+  new Gauge({
+    name: 'multi_mcp_sessions',
+    help: 'Open HTTP client sessions by transport',
+    labelNames: ['kind'],
+    registers,
+    collect() {
+      const counts = sessions.counts();
+      for (const kind of HTTP_SESSION_KINDS) this.set({ kind }, counts[kind]);
+    },
+  });
+
+  const requests = new Counter({
+    name: 'multi_mcp_http_requests_total',
+    help: 'HTTP requests by route, method and status',
+    labelNames: ['route', 'method', 'status'],
+    registers,
+  });
+  const duration = new Histogram({
+    name: 'multi_mcp_http_request_duration_seconds',
+    help: 'HTTP request duration by route (streams count until they close)',
+    labelNames: ['route', 'method', 'status'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers,
+  });
+
+  const middleware: RequestHandler = (req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.once('close', () => {
+      // The matched route pattern keeps label cardinality bounded (never the backend name in a path).
+      const routePath: unknown = req.route?.path;
+      const route = typeof routePath === 'string' ? routePath : 'unmatched';
+      const labels = { route, method: req.method, status: String(res.statusCode) };
+      requests.inc(labels);
+      duration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    next();
+  };
+
+  const scrape: RequestHandler = async (_req, res) => {
+    try {
+      const text = await registry.metrics();
+      res.setHeader('Content-Type', registry.contentType);
+      res.end(text);
+    } catch (error) {
+      res.status(500).json({
+        error: `metrics collection failed: ${error instanceof Error ? error.message : String(error)}`,
+      });
+    }
+  };
+
+  return { middleware, scrape };
+}

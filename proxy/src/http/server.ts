@@ -1,0 +1,141 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import type { Logger } from '../log.js';
+import { errorMessage } from '../log.js';
+import type { Proxy } from '../proxy.js';
+import { createAdminRouter } from './admin.js';
+import { adminGuard, bodyErrors, cors, hostGuard, jsonBody, originGuard } from './guards.js';
+import { healthz, readyz } from './health.js';
+import { createMcpRoute } from './mcp.js';
+import { createMetrics } from './metrics.js';
+import { sendError } from './respond.js';
+import { HttpSessions } from './sessions.js';
+import { createSseRoutes } from './sse.js';
+
+export interface HttpOptions {
+  host: string;
+  port: number;
+  /** When set, every admin route requires `Authorization: Bearer <adminToken>`. */
+  adminToken?: string;
+  maxSessions: number;
+  sessionIdleMs: number;
+  maxBodyBytes: number;
+  /** Browser origins allowed besides localhost (`--allow-origin`); `*` allows any. */
+  allowedOrigins?: string[];
+}
+
+export interface HttpFrontDoor {
+  /** `http://host:port`, with the port actually bound (useful with port 0). */
+  url: string;
+  close(): Promise<void>;
+}
+
+const CLOSE_GRACE_MS = 3_000;
+
+export const ROUTES = [
+  'POST|GET|DELETE /mcp',
+  'GET /sse',
+  'POST /messages?sessionId=…',
+  'GET|POST|PUT /mcp_servers',
+  'GET|PUT|DELETE /mcp_servers/{name}',
+  'GET /mcp_tools',
+  'GET /healthz',
+  'GET /readyz',
+  'GET /metrics',
+];
+
+/**
+ * The HTTP face of the proxy: MCP for both protocol eras at /mcp, legacy SSE at /sse +
+ * /messages, the admin API, health and metrics, on one listener. Guards run before any MCP or
+ * admin handling; health and metrics stay reachable for probes and scrapers.
+ */
+export async function startHttpFrontDoor(
+  proxy: Proxy,
+  log: Logger,
+  options: HttpOptions,
+): Promise<HttpFrontDoor> {
+  const httpLog = log.with({ component: 'http' });
+  const allowedOrigins = options.allowedOrigins ?? [];
+  const sessions = new HttpSessions(
+    { maxSessions: options.maxSessions, sessionIdleMs: options.sessionIdleMs },
+    httpLog,
+  );
+  const metrics = createMetrics(proxy, sessions);
+  const mcp = createMcpRoute({
+    gateway: proxy.gateway,
+    sessions,
+    log: httpLog,
+    maxBodyBytes: options.maxBodyBytes,
+  });
+  const sse = createSseRoutes({ gateway: proxy.gateway, sessions, log: httpLog, messagesPath: '/messages' });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(metrics.middleware);
+
+  app.get('/healthz', healthz);
+  app.get('/readyz', readyz(proxy));
+  app.get('/metrics', metrics.scrape);
+
+  app.use(hostGuard(options.host));
+  const origin = [originGuard(allowedOrigins), cors(allowedOrigins)];
+  const body = jsonBody(options.maxBodyBytes);
+
+  app.all('/mcp', ...origin, ...body, mcp.handle);
+  app.get('/sse', ...origin, sse.stream);
+  app.all('/messages', ...origin, ...body, sse.messages);
+
+  const admin = [...origin, adminGuard({ host: options.host, adminToken: options.adminToken }), ...body];
+  app.use(['/mcp_servers', '/mcp_tools'], ...admin);
+  app.use(createAdminRouter(proxy, httpLog));
+
+  app.use((req, res) => {
+    sendError(res, 404, `no route for ${req.method} ${req.path}; routes: ${ROUTES.join(', ')}`);
+  });
+  app.use(bodyErrors(options.maxBodyBytes, httpLog));
+
+  const server = createServer(app);
+  server.on('clientError', (error, socket) => {
+    httpLog.debug('http client error', { error: errorMessage(error) });
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (error) => httpLog.error('http server error', { error: errorMessage(error) }));
+  const { port } = server.address() as AddressInfo;
+  const hostForUrl =
+    options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]` : options.host;
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      await sessions.closeAll();
+      await mcp
+        .close()
+        .catch((error: unknown) => httpLog.debug('mcp handler close failed', { error: errorMessage(error) }));
+      server.closeIdleConnections();
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, CLOSE_GRACE_MS);
+        timer.unref();
+      });
+      await Promise.race([stopped, grace]);
+      clearTimeout(timer);
+      // Whatever still streams after the grace period (a stuck client) is cut.
+      server.closeAllConnections();
+      await stopped;
+    })();
+    return closing;
+  };
+
+  return { url: `http://${hostForUrl}:${port}`, close };
+}

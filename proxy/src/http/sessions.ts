@@ -1,0 +1,135 @@
+import type { ServerResponse } from 'node:http';
+import type { Logger } from '../log.js';
+import { Field, errorMessage } from '../log.js';
+
+/** The sessionful front doors; stateless 2026-era exchanges hold nothing and are not counted. */
+export type HttpSessionKind = 'streamable-http' | 'sse';
+
+export const HTTP_SESSION_KINDS: readonly HttpSessionKind[] = ['streamable-http', 'sse'];
+
+export interface HttpSession {
+  readonly id: string;
+  readonly kind: HttpSessionKind;
+  /** When the last request for this session started or ended (ms since epoch). */
+  lastActivity: number;
+  /** Requests and streams of this session still open. */
+  open: number;
+}
+
+export interface SessionLimits {
+  maxSessions: number;
+  sessionIdleMs: number;
+}
+
+const CLOSE_WAIT_MS = 2_000;
+
+/**
+ * Every HTTP session of one front door, whatever its transport, under one cap and one idle
+ * sweep: a flood of clients that initialize and vanish cannot exhaust memory. A session is
+ * idle when it has no request or stream open and none started or ended for `sessionIdleMs`;
+ * an open stream keeps it alive, since the transports' keep-alive writes end streams whose
+ * peer is gone.
+ */
+export class HttpSessions {
+  private readonly sessions = new Map<string, { session: HttpSession; close: () => Promise<void> }>();
+  private readonly sweeper: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    private readonly limits: SessionLimits,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    const every = Math.min(Math.max(Math.floor(limits.sessionIdleMs / 2), 50), 60_000);
+    this.sweeper = setInterval(() => void this.sweep(), every);
+    this.sweeper.unref();
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /** Why a new session cannot be opened right now, or undefined if it can. */
+  refusal(): string | undefined {
+    if (this.closed) return 'multi-mcp is shutting down';
+    if (this.sessions.size < this.limits.maxSessions) return undefined;
+    return (
+      `session limit reached: ${this.sessions.size} of maxSessions=${this.limits.maxSessions} are open. ` +
+      'Retry later, close unused sessions, or raise --max-sessions'
+    );
+  }
+
+  /** Registers a session; `close` must end its transport and server (it is called at most once). */
+  add(id: string, kind: HttpSessionKind, close: () => Promise<void>): HttpSession {
+    const session: HttpSession = { id, kind, lastActivity: this.now(), open: 0 };
+    this.sessions.set(id, { session, close });
+    return session;
+  }
+
+  get(id: string): HttpSession | undefined {
+    return this.sessions.get(id)?.session;
+  }
+
+  /** Counts `res` as activity of `session` until the response (or stream) ends. */
+  track(session: HttpSession, res: ServerResponse): void {
+    session.open++;
+    session.lastActivity = this.now();
+    res.once('close', () => {
+      session.open--;
+      session.lastActivity = this.now();
+    });
+  }
+
+  /** Forgets a session that ended on its own (DELETE, client gone); does not close it. */
+  forget(id: string): void {
+    this.sessions.delete(id);
+  }
+
+  /** Closes one session; safe to call for an unknown or already closed id. */
+  async close(id: string, why: string): Promise<void> {
+    const entry = this.sessions.get(id);
+    if (!entry) return;
+    this.sessions.delete(id);
+    this.log.debug('closing session', {
+      [Field.session]: id,
+      [Field.transport]: entry.session.kind,
+      reason: why,
+    });
+    await entry
+      .close()
+      .catch((error: unknown) =>
+        this.log.debug('session close failed', { [Field.session]: id, [Field.error]: errorMessage(error) }),
+      );
+  }
+
+  /** Closes idle sessions; returns how many. */
+  async sweep(): Promise<number> {
+    const cutoff = this.now() - this.limits.sessionIdleMs;
+    const idle = [...this.sessions.values()]
+      .map((entry) => entry.session)
+      .filter((session) => session.open === 0 && session.lastActivity < cutoff);
+    await Promise.all(idle.map((session) => this.close(session.id, 'idle')));
+    if (idle.length > 0) this.log.info('closed idle sessions', { count: idle.length });
+    return idle.length;
+  }
+
+  counts(): Record<HttpSessionKind, number> {
+    const counts: Record<HttpSessionKind, number> = { 'streamable-http': 0, sse: 0 };
+    for (const { session } of this.sessions.values()) counts[session.kind]++;
+    return counts;
+  }
+
+  /** Ends every session and the sweeper; waits a bounded time for transports to close. */
+  async closeAll(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.sweeper);
+    const all = [...this.sessions.keys()].map((id) => this.close(id, 'front door closing'));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CLOSE_WAIT_MS);
+      timer.unref();
+    });
+    await Promise.race([Promise.all(all), timeout]);
+    clearTimeout(timer);
+  }
+}
