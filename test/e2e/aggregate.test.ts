@@ -197,29 +197,20 @@ describe('routing and pass-through (v1 client over Streamable HTTP)', () => {
 });
 
 describe('MCP Inspector CLI', () => {
-  const inspector = join(repoRoot, 'node_modules/@modelcontextprotocol/inspector-cli/build/index.js');
-  const run = promisify(execFile);
+  const build = join(repoRoot, 'node_modules/@modelcontextprotocol/inspector-cli/build');
+  const inspector = join(build, 'index.js');
+  // inspector-cli 1.0.x looks for "../package.json" relative to the working directory but
+  // imports it relative to its own file, so it only starts from a directory inside its package.
+  const run = (args: string[]) =>
+    promisify(execFile)(process.execPath, [inspector, ...args], { cwd: build, timeout: 30_000 });
 
   it('lists and calls the aggregated tools over Streamable HTTP', async () => {
-    const listed = await run(process.execPath, [inspector, `${proxy.url}/mcp`, '--method', 'tools/list'], {
-      timeout: 30_000,
-    });
+    const listed = await run([`${proxy.url}/mcp`, '--method', 'tools/list']);
     expect(listed.stdout).toContain('weather__get_forecast');
-    const called = await run(
-      process.execPath,
-      [
-        inspector,
-        `${proxy.url}/mcp`,
-        '--method',
-        'tools/call',
-        '--tool-name',
-        'calculator__multiply',
-        '--tool-arg',
-        'a=6',
-        'b=7',
-      ],
-      { timeout: 30_000 },
-    );
+    const called = await run([
+      `${proxy.url}/mcp`,
+      ...['--method', 'tools/call', '--tool-name', 'calculator__multiply', '--tool-arg', 'a=6', 'b=7'],
+    ]);
     expect(called.stdout).toContain('42');
   }, 60_000);
 });

@@ -85,8 +85,13 @@ export class Backend {
   lists: BackendLists = emptyLists;
 
   private client: Client | undefined;
+  /** Clients of the connection attempt in progress, closed if it fails, times out or is stopped. */
+  private opening: Client[] = [];
+  /** Bumped by every attempt and by stop(): an attempt whose generation is stale gives up quietly. */
+  private generation = 0;
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
+  private lastTransportError: string | undefined;
   private readonly log: Logger;
   private settle: (() => void) | undefined;
   /** Resolves once the first connection attempt has succeeded or failed. */
@@ -114,12 +119,14 @@ export class Backend {
   }
 
   async stop(): Promise<void> {
+    this.generation++;
     this.setState('stopped');
     clearTimeout(this.retryTimer);
-    const client = this.client;
+    const clients = [...this.opening, ...(this.client ? [this.client] : [])];
     this.client = undefined;
+    this.opening = [];
     this.settle?.();
-    await client?.close().catch(() => {});
+    await Promise.all(clients.map((c) => c.close().catch(() => {})));
   }
 
   /** The live connection, or an error naming this backend and why it cannot serve. */
@@ -136,62 +143,70 @@ export class Backend {
   }
 
   private async connect(): Promise<void> {
+    const generation = ++this.generation;
+    const stale = (): boolean => generation !== this.generation;
     this.setState('connecting');
-    const client = this.newClient();
-    this.client = client;
+    this.opening = [];
     const connectTimeoutMs = this.spec.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     try {
-      await withTimeout(this.openTransport(client), connectTimeoutMs, `backend "${this.name}" initialize`);
-      if (this.client !== client) return; // stopped or replaced meanwhile
-      this.serverInfo = client.getServerVersion();
-      this.capabilities = client.getServerCapabilities();
-      this.instructions = client.getInstructions();
-      this.lists = await withTimeout(
+      const client = await withTimeout(this.open(), connectTimeoutMs, `backend "${this.name}" initialize`);
+      const lists = await withTimeout(
         this.listAll(client),
         connectTimeoutMs,
         `backend "${this.name}" listing`,
       );
-      if (this.client !== client) return;
+      if (stale()) return;
+      this.opening = [];
+      this.client = client;
+      this.serverInfo = client.getServerVersion();
+      this.capabilities = client.getServerCapabilities();
+      this.instructions = client.getInstructions();
+      this.lists = lists;
       this.attempt = 0;
       this.error = undefined;
       this.setState('ready');
       this.log.info('backend ready', {
         transport: this.transportKind,
         server: this.serverInfo ? `${this.serverInfo.name}@${this.serverInfo.version}` : undefined,
-        tools: this.lists.tools.length,
-        prompts: this.lists.prompts.length,
-        resources: this.lists.resources.length,
+        tools: lists.tools.length,
+        prompts: lists.prompts.length,
+        resources: lists.resources.length,
       });
     } catch (error) {
-      if (this.client === client) this.fail(errorMessage(error));
-      await client.close().catch(() => {});
+      const clients = this.opening;
+      if (stale()) return;
+      this.opening = [];
+      await Promise.all(clients.map((c) => c.close().catch(() => {})));
+      this.fail(errorMessage(error));
     } finally {
       this.settle?.();
     }
   }
 
-  private async openTransport(client: Client): Promise<void> {
+  /** Opens a connection over the spec's transport; a URL without one tries Streamable HTTP, then SSE. */
+  private async open(): Promise<Client> {
     const spec = this.spec;
-    if (isStdioBackend(spec)) {
-      this.transportKind = 'stdio';
-      await client.connect(stdioTransport(spec, this.log));
-      return;
-    }
-    if (spec.transport) {
-      this.transportKind = spec.transport;
-      await client.connect(remoteTransport(spec, spec.transport));
-      return;
-    }
-    // No transport named: Streamable HTTP is current; fall back to legacy SSE servers.
+    if (isStdioBackend(spec)) return this.openWith('stdio', stdioTransport(spec, this.log));
+    if (spec.transport) return this.openWith(spec.transport, remoteTransport(spec, spec.transport));
     try {
-      this.transportKind = 'streamable-http';
-      await client.connect(remoteTransport(spec, 'streamable-http'));
-    } catch (error) {
-      if (this.client !== client) throw error;
-      this.log.debug('streamable HTTP failed, trying SSE', { [Field.error]: errorMessage(error) });
-      this.transportKind = 'sse';
-      await client.connect(remoteTransport(spec, 'sse') as Transport);
+      return await this.openWith('streamable-http', remoteTransport(spec, 'streamable-http'));
+    } catch (httpError) {
+      this.log.debug('streamable HTTP failed, trying SSE', { [Field.error]: errorMessage(httpError) });
+      try {
+        return await this.openWith('sse', remoteTransport(spec, 'sse'));
+      } catch (sseError) {
+        throw new Error(`streamable-http: ${errorMessage(httpError)}; sse: ${errorMessage(sseError)}`);
+      }
     }
+  }
+
+  private async openWith(kind: BackendTransportKind, transport: Transport): Promise<Client> {
+    const client = this.newClient();
+    this.opening.push(client);
+    this.transportKind = kind;
+    this.lastTransportError = undefined;
+    await client.connect(transport);
+    return client;
   }
 
   private newClient(): Client {
@@ -199,10 +214,16 @@ export class Backend {
       capabilities: { roots: { listChanged: true }, sampling: {}, elicitation: {} },
     });
     const hooks = this.options.hooks;
+    // Only a live connection's close is a failure; a failed attempt reports through connect().
     client.onclose = () => {
-      if (this.client === client && this.state !== 'stopped') this.fail('connection closed');
+      if (this.client !== client || this.state !== 'ready') return;
+      const cause = this.lastTransportError;
+      this.fail(cause ? `connection closed (${cause})` : 'connection closed');
     };
-    client.onerror = (error) => this.log.debug('transport error', { [Field.error]: errorMessage(error) });
+    client.onerror = (error) => {
+      this.lastTransportError = truncate(errorMessage(error));
+      this.log.debug('transport error', { [Field.error]: this.lastTransportError });
+    };
     client.setNotificationHandler('notifications/tools/list_changed', () => this.refresh(client));
     client.setNotificationHandler('notifications/prompts/list_changed', () => this.refresh(client));
     client.setNotificationHandler('notifications/resources/list_changed', () => this.refresh(client));
@@ -211,7 +232,7 @@ export class Backend {
     client.setRequestHandler('roots/list', () => hooks.listRoots(this));
     client.setRequestHandler(
       'sampling/createMessage',
-      (request) => hooks.createMessage(this, request) as ReturnType<typeof hooks.createMessage> as never,
+      (request) => hooks.createMessage(this, request) as never,
     );
     client.setRequestHandler('elicitation/create', (request) => hooks.elicit(this, request) as never);
     return client;
@@ -260,7 +281,7 @@ export class Backend {
   }
 
   private fail(reason: string): void {
-    this.error = reason;
+    this.error = truncate(reason);
     this.lists = emptyLists;
     this.client = undefined;
     this.setState('failed');
@@ -286,6 +307,12 @@ export class Backend {
     this.since = new Date();
     this.options.hooks.changed(this);
   }
+}
+
+/** Errors from HTTP servers can carry whole HTML pages; status and logs need the gist. */
+function truncate(text: string, max = 300): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 
 /** Follows `nextCursor` until the backend stops paging (bounded, so a looping cursor cannot hang us). */

@@ -1,0 +1,189 @@
+#!/usr/bin/env node
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, loadConfigFile, resolveDefaultConfigPath } from './config/index.js';
+import { startHttpFrontDoor } from './http/index.js';
+import type { LogLevel } from './log.js';
+import { LOG_LEVELS, createLogger, errorMessage } from './log.js';
+import { createProxy } from './proxy.js';
+import { startStdioFrontDoor } from './stdio.js';
+import { VERSION } from './version.js';
+
+/** The owner name of backends that come from the config file (the admin API's are `api`). */
+const FILE_OWNER = 'file';
+const SHIPPED_EXAMPLE = fileURLToPath(new URL('../../config/examples/mcp.json', import.meta.url));
+
+function integer(name: string, min: number, max: number): (value: string) => number {
+  return (value) => {
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+      throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got "${value}".`);
+    }
+    return parsed;
+  };
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+const program = new Command('multi-mcp')
+  .description('One MCP endpoint in front of many MCP servers.')
+  .version(VERSION)
+  .addOption(
+    new Option('-t, --transport <mode>', 'how clients connect: stdio, or http (sse is the same as http)')
+      .choices(['stdio', 'sse', 'http'])
+      .default('stdio'),
+  )
+  .option('--host <address>', 'address the HTTP front door binds to', '127.0.0.1')
+  .option(
+    '-p, --port <number>',
+    'port of the HTTP front door (0 = any free port)',
+    integer('--port', 0, 65535),
+    8080,
+  )
+  .option(
+    '-c, --config <path>',
+    'mcp.json (or .yaml) with the backends; default ./mcp.json, else the shipped example',
+  )
+  .option('--separator <text>', 'between prefix and name in exposed names', '__')
+  .option(
+    '--max-name-length <n>',
+    'longer exposed names are shortened with a hash',
+    integer('--max-name-length', 8, 1024),
+    64,
+  )
+  .addOption(
+    new Option('--log-level <level>', 'log verbosity (logs go to stderr)')
+      .choices(LOG_LEVELS)
+      .default('info'),
+  )
+  .addOption(
+    new Option(
+      '--admin-token <token>',
+      'bearer token for the admin API (required to bind beyond loopback)',
+    ).env('MULTI_MCP_ADMIN_TOKEN'),
+  )
+  .option(
+    '--allow-origin <origin>',
+    'extra browser Origin allowed on /mcp and /sse (repeatable)',
+    collect,
+    [],
+  )
+  .option(
+    '--max-sessions <n>',
+    'cap on concurrent HTTP client sessions',
+    integer('--max-sessions', 1, 1_000_000),
+    1000,
+  )
+  .option(
+    '--session-idle-ms <ms>',
+    'close HTTP sessions idle this long',
+    integer('--session-idle-ms', 1000, 86_400_000),
+    30 * 60_000,
+  )
+  .option(
+    '--max-body-bytes <n>',
+    'largest accepted HTTP request body',
+    integer('--max-body-bytes', 1024, 1 << 30),
+    4 << 20,
+  )
+  .option(
+    '--startup-timeout-ms <ms>',
+    'how long lists wait at startup for backends to connect',
+    integer('--startup-timeout-ms', 0, 600_000),
+    15_000,
+  );
+
+interface CliOptions {
+  transport: 'stdio' | 'sse' | 'http';
+  host: string;
+  port: number;
+  config?: string;
+  separator: string;
+  maxNameLength: number;
+  logLevel: LogLevel;
+  adminToken?: string;
+  allowOrigin: string[];
+  maxSessions: number;
+  sessionIdleMs: number;
+  maxBodyBytes: number;
+  startupTimeoutMs: number;
+}
+
+async function main(): Promise<void> {
+  program.parse();
+  const options = program.opts<CliOptions>();
+  const log = createLogger(options.logLevel);
+
+  const configPath = options.config ?? resolveDefaultConfigPath(process.cwd(), SHIPPED_EXAMPLE);
+  // With no config at all (a container whose backends come from the admin API or the operator)
+  // the proxy starts empty; a config that was named must exist.
+  const config =
+    options.config === undefined && !existsSync(configPath)
+      ? { path: '(none)', backends: {} }
+      : await loadConfigFile(configPath);
+  log.info('config loaded', { path: config.path, backends: Object.keys(config.backends).length });
+
+  const proxy = createProxy({
+    log,
+    naming: { separator: options.separator, maxLength: options.maxNameLength },
+  });
+  await proxy.registry.sync(FILE_OWNER, config.backends);
+  const ready = proxy.markReadyWhenSettled(options.startupTimeoutMs);
+
+  let closeFrontDoor: () => Promise<void>;
+  let done: Promise<void>;
+  if (options.transport === 'stdio') {
+    const stdio = startStdioFrontDoor(proxy, log);
+    closeFrontDoor = stdio.close;
+    done = stdio.closed;
+  } else {
+    const http = await startHttpFrontDoor(proxy, log, {
+      host: options.host,
+      port: options.port,
+      maxSessions: options.maxSessions,
+      sessionIdleMs: options.sessionIdleMs,
+      maxBodyBytes: options.maxBodyBytes,
+      allowedOrigins: options.allowOrigin,
+      ...(options.adminToken && { adminToken: options.adminToken }),
+    });
+    closeFrontDoor = http.close;
+    done = new Promise(() => {});
+    log.info('listening', {
+      mcp: `${http.url}/mcp`,
+      sse: `${http.url}/sse`,
+      admin: `${http.url}/mcp_servers`,
+    });
+  }
+  void ready.then(() => {
+    const states = proxy.registry.backends().map((b) => `${b.name}:${b.state}`);
+    log.info('ready', { backends: states.join(',') });
+  });
+
+  let stopping = false;
+  const stop = async (why: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down', { reason: why });
+    const forced = setTimeout(() => process.exit(1), 10_000);
+    forced.unref();
+    await closeFrontDoor().catch(() => {});
+    await proxy.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  await done;
+  await stop('client closed stdin');
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`multi-mcp: ${error.summary}\n${error.issues.map((i) => `  ${i}`).join('\n')}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`multi-mcp: ${errorMessage(error)}\n`);
+  process.exit(1);
+});
