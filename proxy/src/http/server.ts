@@ -74,6 +74,16 @@ export async function startHttpFrontDoor(
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(metrics.middleware);
+  // Requests still being answered; on close, sockets with none are cut at once, the rest get a grace period.
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+  app.use((_req, res, next) => {
+    inFlight++;
+    res.once('close', () => {
+      if (--inFlight === 0) drained?.();
+    });
+    next();
+  });
 
   app.get('/healthz', healthz);
   app.get('/readyz', readyz(proxy));
@@ -122,15 +132,18 @@ export async function startHttpFrontDoor(
       await mcp
         .close()
         .catch((error: unknown) => httpLog.debug('mcp handler close failed', { error: errorMessage(error) }));
-      server.closeIdleConnections();
       let timer: NodeJS.Timeout | undefined;
       const grace = new Promise<void>((resolve) => {
         timer = setTimeout(resolve, CLOSE_GRACE_MS);
         timer.unref();
       });
-      await Promise.race([stopped, grace]);
+      const idle = new Promise<void>((resolve) => {
+        drained = resolve;
+        if (inFlight === 0) resolve();
+      });
+      await Promise.race([stopped, idle, grace]);
       clearTimeout(timer);
-      // Whatever still streams after the grace period (a stuck client) is cut.
+      // Keep-alive and never-used sockets hold server.close() open; a stuck stream is cut after the grace.
       server.closeAllConnections();
       await stopped;
     })();

@@ -1,0 +1,64 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Harness } from './testing.js';
+import { fixtureServer, startHarness } from './testing.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+describe('health', () => {
+  it('is live at once, ready only once startup backends have settled', async () => {
+    h = await startHarness();
+    expect((await h.call('GET', '/healthz')).status).toBe(200);
+
+    await h.call('PUT', '/mcp_servers/calc', fixtureServer('calculator.ts'));
+    const before = await h.call('GET', '/readyz');
+    expect(before.status).toBe(503);
+    expect(await before.json()).toMatchObject({ status: 'starting', backends: { calc: 'connecting' } });
+
+    await h.proxy.markReadyWhenSettled(20_000);
+    const after = await h.call('GET', '/readyz');
+    expect(after.status).toBe(200);
+    expect(await after.json()).toMatchObject({ status: 'ready', backends: { calc: 'ready' } });
+  }, 30_000);
+});
+
+describe('metrics', () => {
+  it('exposes backend, session and request metrics in Prometheus text', async () => {
+    h = await startHarness();
+    await h.call('PUT', '/mcp_servers/calc', fixtureServer('calculator.ts'));
+    await h.call('PUT', '/mcp_servers/off', { command: 'node', disabled: true });
+    await h.proxy.markReadyWhenSettled(20_000);
+    await h.call('GET', '/mcp_servers/nope');
+
+    const response = await h.call('GET', '/metrics');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/plain');
+    const text = await response.text();
+    expect(text).toContain('multi_mcp_backends{state="ready"} 1');
+    expect(text).toContain('multi_mcp_backends{state="stopped"} 1');
+    expect(text).toContain('multi_mcp_backend_up{backend="calc"} 1');
+    expect(text).toContain('multi_mcp_backend_up{backend="off"} 0');
+    expect(text).toContain('multi_mcp_backend_tools{backend="calc"} 4');
+    expect(text).toContain('multi_mcp_backend_restarts_total{backend="calc"} 0');
+    expect(text).toContain('multi_mcp_sessions{kind="streamable-http"} 0');
+    expect(text).toContain('multi_mcp_sessions{kind="sse"} 0');
+    expect(text).toMatch(
+      /multi_mcp_http_requests_total\{route="\/mcp_servers\/:name",method="GET",status="404"\} 1/,
+    );
+    expect(text).toContain('multi_mcp_http_request_duration_seconds_bucket');
+  }, 30_000);
+
+  it('keeps one registry per front door, so two can run side by side', async () => {
+    h = await startHarness();
+    const other = await startHarness();
+    try {
+      expect((await other.call('GET', '/metrics')).status).toBe(200);
+      expect((await h.call('GET', '/metrics')).status).toBe(200);
+    } finally {
+      await other.close();
+    }
+  });
+});

@@ -1,0 +1,189 @@
+import { Client, SSEClientTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport as V1SseTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport as V1HttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Harness } from './testing.js';
+import { fixtureServer, startHarness } from './testing.js';
+
+// Real clients over real HTTP against a real proxy with a real stdio backend.
+
+const SUM = { name: 'calc__add', arguments: { a: 2, b: 3 } };
+
+/** Resolves with `promise`, or rejects after `ms` naming what did not happen. */
+function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function textOf(result: unknown): string | undefined {
+  const content = (result as { content?: { type: string; text?: string }[] }).content;
+  return content?.[0]?.text;
+}
+
+describe('/mcp and /sse with real clients', () => {
+  let h: Harness;
+  const clients: { close(): Promise<void> }[] = [];
+
+  beforeAll(async () => {
+    h = await startHarness();
+    const response = await h.call('POST', '/mcp_servers', {
+      mcpServers: { calc: fixtureServer('calculator.ts') },
+    });
+    expect(response.status).toBe(201);
+    await h.proxy.markReadyWhenSettled(20_000);
+    expect(h.proxy.registry.get('calc')?.state).toBe('ready');
+  }, 30_000);
+
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close().catch(() => {})));
+    await h?.close();
+  });
+
+  it('serves a v2 client on 2026-07-28 statelessly', async () => {
+    const client = new Client(
+      { name: 'v2-modern', version: '1.0.0' },
+      { versionNegotiation: { mode: 'auto' } },
+    );
+    clients.push(client);
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${h.url}/mcp`)));
+    expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28');
+    const tools = await client.listTools();
+    expect(tools.tools.map((t) => t.name)).toContain('calc__add');
+    expect(textOf(await client.callTool(SUM))).toBe('5');
+  });
+
+  it('serves a v2 client on the 2025 era with a session', async () => {
+    const client = new Client({ name: 'v2-legacy', version: '1.0.0' });
+    clients.push(client);
+    const transport = new StreamableHTTPClientTransport(new URL(`${h.url}/mcp`));
+    await client.connect(transport);
+    expect(transport.sessionId).toBeTruthy();
+    expect(textOf(await client.callTool(SUM))).toBe('5');
+  });
+
+  it('serves a v1 client over Streamable HTTP and over SSE', async () => {
+    const overHttp = new V1Client({ name: 'v1-http', version: '1.0.0' });
+    const overSse = new V1Client({ name: 'v1-sse', version: '1.0.0' });
+    clients.push(overHttp, overSse);
+    await overHttp.connect(new V1HttpTransport(new URL(`${h.url}/mcp`)));
+    await overSse.connect(new V1SseTransport(new URL(`${h.url}/sse`)));
+    expect(textOf(await overHttp.callTool(SUM))).toBe('5');
+    expect(textOf(await overSse.callTool(SUM))).toBe('5');
+  });
+
+  it('serves the v2 client over legacy SSE', async () => {
+    const client = new Client({ name: 'v2-sse', version: '1.0.0' });
+    clients.push(client);
+    await client.connect(new SSEClientTransport(new URL(`${h.url}/sse`)));
+    expect(textOf(await client.callTool(SUM))).toBe('5');
+  });
+
+  it('tells every kind of session when a backend is added through the admin API', async () => {
+    const overHttp = new V1Client({ name: 'v1-http', version: '1.0.0' });
+    const overSse = new V1Client({ name: 'v1-sse', version: '1.0.0' });
+    const modern = new Client(
+      { name: 'v2-modern', version: '1.0.0' },
+      { versionNegotiation: { mode: 'auto' } },
+    );
+    clients.push(overHttp, overSse, modern);
+    const heard = (client: V1Client): Promise<void> =>
+      new Promise((resolve) =>
+        client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()),
+      );
+    const httpHeard = heard(overHttp);
+    const sseHeard = heard(overSse);
+    const modernHeard = new Promise<void>((resolve) =>
+      modern.setNotificationHandler('notifications/tools/list_changed', () => resolve()),
+    );
+    await overHttp.connect(new V1HttpTransport(new URL(`${h.url}/mcp`)));
+    await overSse.connect(new V1SseTransport(new URL(`${h.url}/sse`)));
+    await modern.connect(new StreamableHTTPClientTransport(new URL(`${h.url}/mcp`)));
+    const subscription = await modern.listen({ toolsListChanged: true });
+    // The v1 Streamable HTTP client opens its GET stream after initialize; give it a moment.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    const added = await h.call('PUT', '/mcp_servers/alpha', fixtureServer('echo-named.ts', 'alpha'));
+    expect(added.status).toBe(201);
+    await within(20_000, 'list_changed over Streamable HTTP', httpHeard);
+    await within(5_000, 'list_changed over SSE', sseHeard);
+    await within(5_000, 'list_changed on the 2026 subscription stream', modernHeard);
+    await subscription.close();
+
+    const tools = await overSse.listTools();
+    expect(tools.tools.map((t) => t.name)).toContain('alpha__echo');
+    const echoed = await overHttp.callTool({ name: 'alpha__echo', arguments: { message: 'hi' } });
+    expect(textOf(echoed)).toBe('alpha: hi');
+  }, 30_000);
+
+  it('answers an unknown session id with 404 and a JSON-RPC error', async () => {
+    const response = await h.call(
+      'POST',
+      '/mcp',
+      { jsonrpc: '2.0', id: 7, method: 'tools/list' },
+      {
+        accept: 'application/json, text/event-stream',
+        'mcp-session-id': 'no-such-session',
+        'mcp-protocol-version': '2025-06-18',
+      },
+    );
+    expect(response.status).toBe(404);
+    const body = (await response.json()) as { error: { code: number; message: string }; id: unknown };
+    expect(body.error.code).toBe(-32001);
+    expect(body.error.message).toContain('no-such-session');
+    expect(body.id).toBe(7);
+
+    const sse = await h.call('POST', '/messages?sessionId=nope', { jsonrpc: '2.0', id: 1, method: 'ping' });
+    expect(sse.status).toBe(404);
+  });
+
+  it('ends a session on DELETE, and the session id is then unknown', async () => {
+    const client = new V1Client({ name: 'v1-delete', version: '1.0.0' });
+    const transport = new V1HttpTransport(new URL(`${h.url}/mcp`));
+    await client.connect(transport);
+    const id = transport.sessionId;
+    expect(id).toBeTruthy();
+    await transport.terminateSession();
+    await client.close();
+    const after = await h.call(
+      'POST',
+      '/mcp',
+      { jsonrpc: '2.0', id: 1, method: 'ping' },
+      {
+        accept: 'application/json, text/event-stream',
+        'mcp-session-id': id ?? '',
+      },
+    );
+    expect(after.status).toBe(404);
+  });
+
+  it('answers malformed JSON with a JSON-RPC parse error and keeps serving', async () => {
+    const survivor = new V1Client({ name: 'survivor', version: '1.0.0' });
+    clients.push(survivor);
+    const transport = new V1HttpTransport(new URL(`${h.url}/mcp`));
+    await survivor.connect(transport);
+
+    const broken = await h.call('POST', '/mcp', '{"jsonrpc": "2.0", "id": 1, "method": ', {
+      accept: 'application/json, text/event-stream',
+      'mcp-session-id': transport.sessionId ?? '',
+    });
+    expect(broken.status).toBe(400);
+    const body = (await broken.json()) as { jsonrpc: string; error: { code: number } };
+    expect(body).toMatchObject({ jsonrpc: '2.0', error: { code: -32700 } });
+
+    const garbage = await h.call(
+      'POST',
+      '/mcp',
+      { not: 'json-rpc' },
+      { accept: 'application/json, text/event-stream' },
+    );
+    expect(garbage.status).toBeGreaterThanOrEqual(400);
+    expect(garbage.status).toBeLessThan(500);
+
+    expect(textOf(await survivor.callTool(SUM))).toBe('5');
+  });
+});
