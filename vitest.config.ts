@@ -22,6 +22,16 @@ export default defineConfig({
           globalSetup: ['./test/e2e/global-setup.ts'],
         },
       },
+      {
+        test: {
+          // A real kube-apiserver + etcd (test/controlplane/), started once per run.
+          name: 'k8s',
+          include: ['test/k8s/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          globalSetup: ['./test/harness/global-setup.ts'],
+        },
+      },
     ],
   },
 });

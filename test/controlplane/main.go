@@ -41,14 +41,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
+	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/kubernetes/cmd/kube-apiserver/app"
 )
 
@@ -137,8 +136,10 @@ func run() error {
 	if o.exitOnStdin {
 		go func() {
 			_, _ = io.Copy(io.Discard, os.Stdin)
-			fmt.Fprintln(os.Stderr, "controlplane: stdin closed, shutting down")
-			_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
+			if ctx.Err() == nil { // not already stopping: a second signal would exit at once
+				fmt.Fprintln(os.Stderr, "controlplane: stdin closed, shutting down")
+				genericapiserver.RequestShutdown()
+			}
 		}()
 	}
 
@@ -281,7 +282,7 @@ func startEtcd(ctx context.Context, dir string, clientPort, peerPort int, timeou
 	cfg.Name = "controlplane"
 	cfg.Dir = filepath.Join(dir, "etcd")
 	cfg.UnsafeNoFsync = true
-	cfg.LogLevel = "warn"
+	cfg.LogLevel = "error"
 	cfg.LogOutputs = []string{"stderr"}
 	clientURL := url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", clientPort)}
 	peerURL := url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", peerPort)}

@@ -1,0 +1,98 @@
+/**
+ * vitest globalSetup of the `k8s` project: builds the control plane if needed
+ * (test/controlplane/build.sh), starts it once per test run, installs the CRDs
+ * from crds/*.yaml, and provides its coordinates to the tests (see k8s.ts).
+ * Without Go this setup throws, so every k8s test fails with a message saying
+ * what to install; it never skips.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { buildControlPlane, repoRoot, startControlPlane } from './controlplane.js';
+import type { ControlPlane } from './controlplane.js';
+import { run } from './kubectl.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    k8s: {
+      apiserver: string;
+      kubeconfig: string;
+      saKubeconfig: string;
+      saUser: string;
+      controlplane: string;
+      kubectl: string;
+      helm: string;
+      logFile: string;
+      k8sVersion: string;
+      helmVersion: string;
+    };
+  }
+}
+
+/** Applies every crds/*.yaml and waits until the API server serves them. */
+export async function installCrds(kubectl: string, kubeconfig: string): Promise<string[]> {
+  const dir = join(repoRoot, 'crds');
+  if (!existsSync(dir)) return [];
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
+    .map((f) => join(dir, f));
+  if (files.length === 0) return [];
+  const args = ['apply', '--server-side', '--field-manager=multi-mcp-tests'];
+  for (const f of files) args.push('-f', f);
+  await run(kubectl, args, { kubeconfig });
+  await run(kubectl, ['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all'], {
+    kubeconfig,
+    timeoutMs: 70_000,
+  });
+  return files;
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const started = Date.now();
+  const bins = await buildControlPlane();
+  const built = Date.now();
+  let cp: ControlPlane | undefined = await startControlPlane(bins.controlplane);
+  const ready = Date.now();
+  process.stderr.write(
+    `[k8s harness] kube-apiserver ${bins.k8sVersion} ready at ${cp.apiserver} ` +
+      `(build check ${((built - started) / 1000).toFixed(1)}s, start ${((ready - built) / 1000).toFixed(1)}s)\n`,
+  );
+  try {
+    await installCrds(bins.kubectl, cp.kubeconfig);
+  } catch (err) {
+    cp.saveLog('installing crds/*.yaml failed');
+    await cp.stop();
+    throw err;
+  }
+
+  // A control plane that dies mid-run fails the tests that follow; keep its log.
+  const current = cp;
+  void current.exited.then((code) => {
+    if (cp === current) current.saveLog(`control plane exited unexpectedly (code ${String(code)})`);
+  });
+
+  process.env['KUBECONFIG'] = cp.kubeconfig;
+  project.provide('k8s', {
+    apiserver: cp.apiserver,
+    kubeconfig: cp.kubeconfig,
+    saKubeconfig: cp.saKubeconfig,
+    saUser: cp.saUser,
+    controlplane: bins.controlplane,
+    kubectl: bins.kubectl,
+    helm: bins.helm,
+    logFile: cp.logFile,
+    k8sVersion: bins.k8sVersion,
+    helmVersion: bins.helmVersion,
+  });
+
+  return async () => {
+    const stopping = cp;
+    cp = undefined;
+    if (!stopping) return;
+    const failed = project.vitest.state.getCountOfFailedTests() > 0;
+    if (failed) stopping.saveLog('some tests failed');
+    const code = await stopping.stop({ keep: false });
+    if (code !== 0)
+      process.stderr.write(`[k8s harness] control plane exited with code ${String(code)} on stop\n`);
+  };
+}
