@@ -132,7 +132,7 @@ function requireBody(req: Request, shape: string): unknown {
 }
 
 /** The admin API: resource-shaped routes over the registry, every error a JSON object with `error`. */
-export function createAdminRouter(proxy: Proxy, log: Logger): Router {
+export function createAdminRouter(proxy: Proxy, log: Logger, guards: RequestHandler[]): Router {
   const { registry } = proxy;
   const router = Router();
   const adminLog = log.with({ component: 'admin' });
@@ -149,6 +149,7 @@ export function createAdminRouter(proxy: Proxy, log: Logger): Router {
 
   router.get(
     '/mcp_servers',
+    ...guards,
     handle((_req, res) => {
       const backends = registry.backends();
       res.json({
@@ -161,6 +162,7 @@ export function createAdminRouter(proxy: Proxy, log: Logger): Router {
 
   router.post(
     '/mcp_servers',
+    ...guards,
     handle(async (req, res) => {
       const owner = ownerFrom(req);
       const config = parseMcpJson(requireBody(req, '{"mcpServers": {…}}'), 'request body');
@@ -184,6 +186,7 @@ export function createAdminRouter(proxy: Proxy, log: Logger): Router {
 
   router.put(
     '/mcp_servers',
+    ...guards,
     handle(async (req, res) => {
       const parsed = SyncBodySchema.safeParse(requireBody(req, '{"owner", "revision", "mcpServers"}'), {
         reportInput: true,
@@ -201,6 +204,7 @@ export function createAdminRouter(proxy: Proxy, log: Logger): Router {
 
   router.get(
     '/mcp_servers/:name',
+    ...guards,
     handle((req, res) => {
       const name = nameFrom(req);
       const backend = registry.get(name);
@@ -211,6 +215,7 @@ export function createAdminRouter(proxy: Proxy, log: Logger): Router {
 
   router.put(
     '/mcp_servers/:name',
+    ...guards,
     handle(async (req, res) => {
       const name = nameFrom(req);
       const owner = ownerFrom(req);
@@ -230,6 +235,7 @@ export function createAdminRouter(proxy: Proxy, log: Logger): Router {
 
   router.delete(
     '/mcp_servers/:name',
+    ...guards,
     handle(async (req, res) => {
       const name = nameFrom(req);
       const owner = req.headers[OWNER_HEADER] === undefined ? undefined : ownerFrom(req);
@@ -240,6 +246,7 @@ export function createAdminRouter(proxy: Proxy, log: Logger): Router {
 
   router.get(
     '/mcp_tools',
+    ...guards,
     handle((_req, res) => {
       const catalog = proxy.catalog.current();
       const tools: Record<string, { backend: string; name: string }> = {};

@@ -13,6 +13,7 @@ export interface McpRouteOptions {
   sessions: HttpSessions;
   log: Logger;
   maxBodyBytes: number;
+  maxSubscriptions: number;
 }
 
 export interface McpRoute {
@@ -36,6 +37,8 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
   const modern = createMcpHandler(() => gateway.createServer('stateless'), {
     legacy: 'reject',
     maxRequestBodySize: maxBodyBytes,
+    // Open subscriptions/listen streams are the 2026 era's long-lived connections: same cap as sessions.
+    maxSubscriptions: options.maxSubscriptions,
     onerror,
   });
   gateway.addNotifier(modern.notify);
@@ -65,8 +68,13 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
     transports.set(id, transport);
     const session = sessions.add(id, 'streamable-http', () => server.close());
     sessions.track(session, res);
-    await server.connect(transport);
-    await transport.handleRequest(req, res, req.body);
+    try {
+      await server.connect(transport);
+      await transport.handleRequest(req, res, req.body);
+    } catch (error) {
+      await sessions.close(id, 'initialize failed');
+      throw error;
+    }
     if (transport.sessionId !== id) {
       // The transport refused the initialize (malformed, batched…): nothing to keep.
       await sessions.close(id, 'initialize refused');
@@ -110,8 +118,10 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
 
   const handle: RequestHandler = async (req, res) => {
     try {
-      const probe = await toWebRequest(req, req.body, { maxRequestBodySize: maxBodyBytes });
-      const legacy = await isLegacyRequest(probe, req.body, { maxRequestBodySize: maxBodyBytes });
+      const legacy =
+        req.body === undefined
+          ? await isLegacyRequest(await toWebRequest(req), undefined, { maxRequestBodySize: maxBodyBytes })
+          : await isLegacyRequest(headersOnly(req), req.body);
       if (legacy) await serveLegacy(req, res);
       else await modernNode(req, res, req.body);
     } catch (error) {
@@ -131,4 +141,18 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
     handle,
     close: () => modern.close(),
   };
+}
+
+/**
+ * With the body already parsed, classification reads only the method and headers: a body-less
+ * Request spares re-serializing every message on the hot path (what `toWebRequest` would do).
+ */
+function headersOnly(req: Request): globalThis.Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const item of value) headers.append(name, item);
+    else headers.set(name, value);
+  }
+  return new globalThis.Request(`http://localhost${req.url}`, { method: req.method, headers });
 }

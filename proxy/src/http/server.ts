@@ -67,6 +67,7 @@ export async function startHttpFrontDoor(
     sessions,
     log: httpLog,
     maxBodyBytes: options.maxBodyBytes,
+    maxSubscriptions: options.maxSessions,
   });
   const sse = createSseRoutes({ gateway: proxy.gateway, sessions, log: httpLog, messagesPath: '/messages' });
 
@@ -97,9 +98,13 @@ export async function startHttpFrontDoor(
   app.get('/sse', ...origin, sse.stream);
   app.all('/messages', ...origin, ...body, sse.messages);
 
-  const admin = [...origin, adminGuard({ host: options.host, adminToken: options.adminToken }), ...body];
-  app.use(['/mcp_servers', '/mcp_tools'], ...admin);
-  app.use(createAdminRouter(proxy, httpLog));
+  // The guards are part of each admin route, so no path spelling can reach a handler without them.
+  const adminGuards = [
+    ...origin,
+    adminGuard({ host: options.host, adminToken: options.adminToken }),
+    ...body,
+  ];
+  app.use(createAdminRouter(proxy, httpLog, adminGuards));
 
   app.use((req, res) => {
     sendError(res, 404, `no route for ${req.method} ${req.path}; routes: ${ROUTES.join(', ')}`);

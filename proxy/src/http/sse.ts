@@ -46,7 +46,7 @@ export function createSseRoutes(options: SseRouteOptions): SseRoutes {
       const id = transport.sessionId;
       const server = gateway.createServer('sse');
       const keepAlive = setInterval(() => {
-        if (!res.writableEnded) res.write(': keep-alive\n\n');
+        if (!res.writableEnded && !res.destroyed) res.write(': keep-alive\n\n');
       }, keepAliveMs);
       keepAlive.unref();
       transport.onerror = (error) =>
