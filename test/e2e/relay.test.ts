@@ -1,13 +1,17 @@
-import { CreateMessageRequestSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ListRootsRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { everythingBin, fixture, writeTempFile } from './support/paths.js';
 import type { RunningProxy } from './support/processes.js';
-import { startHttpProxy, stopAll } from './support/processes.js';
+import { startHttpProxy, stopAll, waitUntil } from './support/processes.js';
 
 // What travels between a client and a backend besides plain calls: pages, progress,
-// and requests the backend sends back to the client (sampling, elicitation).
+// and requests the backend sends back to the client (sampling, elicitation, roots).
 let proxy: RunningProxy;
 let client: ClientV1;
 
@@ -21,7 +25,7 @@ beforeAll(async () => {
   proxy = await startHttpProxy(config);
   client = new ClientV1(
     { name: 'relay-e2e', version: '1.0.0' },
-    { capabilities: { sampling: {}, elicitation: {} } },
+    { capabilities: { sampling: {}, elicitation: {}, roots: { listChanged: true } } },
   );
   client.setRequestHandler(CreateMessageRequestSchema, async (request) => ({
     role: 'assistant',
@@ -35,6 +39,9 @@ beforeAll(async () => {
       'requestedSchema' in request.params && request.params.requestedSchema.required?.includes('name')
         ? { name: 'Ada Lovelace' }
         : {},
+  }));
+  client.setRequestHandler(ListRootsRequestSchema, async () => ({
+    roots: [{ uri: 'file:///work/project', name: 'project' }],
   }));
   await client.connect(new StreamableHTTPClientTransport(new URL(`${proxy.url}/mcp`)));
 }, 60_000);
@@ -78,6 +85,20 @@ describe('relaying between clients and backends', () => {
   it('sends a backend’s elicitation request to the client and returns the answer', async () => {
     const result = await client.callTool({ name: 'everything__trigger-elicitation-request', arguments: {} });
     expect(JSON.stringify(result.content)).toContain('Ada Lovelace');
+  });
+
+  it('answers a backend’s roots/list with the client’s roots, and relays roots changes', async () => {
+    // server-everything may have asked for roots before this client connected (then it got the
+    // proxy's defined empty answer); a roots change from the client makes it ask again.
+    await client.sendRootsListChanged();
+    await waitUntil(
+      async () => {
+        const result = await client.callTool({ name: 'everything__get-roots-list', arguments: {} });
+        return JSON.stringify(result.content).includes('file:///work/project');
+      },
+      10_000,
+      'the backend sees the client roots',
+    );
   });
 
   it('cancels the backend call when the client aborts', async () => {

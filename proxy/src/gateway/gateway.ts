@@ -101,8 +101,9 @@ export function createGateway(options: GatewayOptions): Gateway {
       return session.server.elicitInput(request.params);
     },
     async listRoots(backend): Promise<ListRootsResult> {
-      // A backend asking before any call (many do right after connecting) gets a defined answer.
-      const session = sessions.waitingOn(backend.name);
+      // Many backends ask right after connecting, before any call: the only client's roots
+      // answer that when there is one; with several clients and no call the answer is empty.
+      const session = sessions.waitingOn(backend.name) ?? sessions.sole();
       if (!session?.server.getClientCapabilities()?.roots) return { roots: [] };
       return session.server.listRoots();
     },

@@ -206,6 +206,17 @@ export function createSessionServer(deps: SessionServerDeps): Server {
     return {};
   });
 
+  // A client's roots changed: backends that cached them ask again (and reach this client).
+  server.setNotificationHandler('notifications/roots/list_changed', () => {
+    for (const backend of registry.backends()) {
+      if (backend.state !== 'ready') continue;
+      void backend
+        .connection()
+        .notification({ method: 'notifications/roots/list_changed' })
+        .catch(() => {});
+    }
+  });
+
   server.setRequestHandler('logging/setLevel', async (request) => {
     if (session) session.logLevel = request.params.level;
     return {};

@@ -59,6 +59,12 @@ export class SessionTable {
     return this.sessions.size;
   }
 
+  /** The one connected session, if there is exactly one (a desktop client over stdio). */
+  sole(): Session | undefined {
+    if (this.sessions.size !== 1) return undefined;
+    return this.sessions.values().next().value;
+  }
+
   /**
    * The session whose call is most likely waiting on `backend`: backend-initiated requests
    * (sampling, elicitation, roots) carry no link to the call that caused them, so the most
