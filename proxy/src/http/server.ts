@@ -117,13 +117,30 @@ export async function startHttpFrontDoor(
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     else socket.destroy();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    await sessions.closeAll();
+    await mcp.close().catch(() => {});
+    const code = (error as NodeJS.ErrnoException).code;
+    const hint =
+      code === 'EADDRINUSE'
+        ? ': the port is in use; stop the other process or choose another with --port'
+        : code === 'EADDRNOTAVAIL'
+          ? ': no network interface has this address; check --host'
+          : code === 'EACCES'
+            ? ': not permitted; ports below 1024 need privileges, choose another with --port'
+            : '';
+    throw new Error(`cannot listen on ${options.host}:${options.port}: ${errorMessage(error)}${hint}`, {
+      cause: error,
+    });
+  }
   server.on('error', (error) => httpLog.error('http server error', { error: errorMessage(error) }));
   const { port } = server.address() as AddressInfo;
   const hostForUrl =
