@@ -67,19 +67,19 @@ const program = new Command('multi-mcp')
   )
   .option(
     '--allow-origin <origin>',
-    'extra browser Origin allowed on /mcp and /sse (repeatable)',
+    'extra browser Origin allowed on the MCP and admin routes (repeatable)',
     collect,
     [],
   )
   .option(
     '--max-sessions <n>',
-    'cap on concurrent HTTP client sessions',
+    'cap on concurrent HTTP client sessions (and 2026-era listen streams)',
     integer('--max-sessions', 1, 1_000_000),
     1000,
   )
   .option(
     '--session-idle-ms <ms>',
-    'close HTTP sessions idle this long',
+    'close HTTP sessions with no request or stream open for this long',
     integer('--session-idle-ms', 1000, 86_400_000),
     30 * 60_000,
   )

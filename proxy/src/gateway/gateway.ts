@@ -35,8 +35,8 @@ export interface Gateway {
   createServer(kind: SessionKind): Server;
   /** Hooks the registry gives each backend: pushes and requests from backends land here. */
   readonly backendHooks: Omit<BackendHooks, 'changed'>;
-  /** Where stateless (2026-era) subscription streams are fed from. */
-  addNotifier(notifier: ServerNotifier): void;
+  /** Where stateless (2026-era) subscription streams are fed from; returns the way to detach it. */
+  addNotifier(notifier: ServerNotifier): () => void;
   attach(registry: Registry, catalog: CatalogStore): void;
   sessionCount(): number;
 }
@@ -126,6 +126,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     addNotifier(notifier) {
       notifiers.add(notifier);
+      return () => notifiers.delete(notifier);
     },
     attach(r, c) {
       registry = r;

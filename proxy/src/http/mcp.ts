@@ -41,7 +41,7 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
     maxSubscriptions: options.maxSubscriptions,
     onerror,
   });
-  gateway.addNotifier(modern.notify);
+  const detachNotifier = gateway.addNotifier(modern.notify);
   const modernNode = toNodeHandler(modern, { maxRequestBodySize: maxBodyBytes, onerror });
 
   const transports = new Map<string, NodeStreamableHTTPServerTransport>();
@@ -139,7 +139,10 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
 
   return {
     handle,
-    close: () => modern.close(),
+    close: () => {
+      detachNotifier();
+      return modern.close();
+    },
   };
 }
 
