@@ -84,6 +84,25 @@ describe('gateway over real stdio backends', () => {
     expect(proxy.registry.get('calculator')?.state).toBe('ready');
   });
 
+  it('fails a call in flight promptly when its backend dies, then restarts the backend', async () => {
+    const started = Date.now();
+    const error = await client.callTool({ name: 'beta__crash', arguments: {} }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProtocolError);
+    expect((error as ProtocolError).message).toMatch(/backend "beta"/);
+    expect(Date.now() - started).toBeLessThan(5000);
+    // Meanwhile the other backends answer as before.
+    const alpha = await client.callTool({ name: 'alpha__whoami', arguments: {} });
+    expect(alpha.structuredContent).toEqual({ name: 'alpha' });
+    // Backoff restarts it; its tools come back.
+    const deadline = Date.now() + 15_000;
+    while (proxy.registry.get('beta')?.state !== 'ready' && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(proxy.registry.get('beta')?.restarts).toBeGreaterThanOrEqual(1);
+    const beta = await client.callTool({ name: 'beta__whoami', arguments: {} });
+    expect(beta.structuredContent).toEqual({ name: 'beta' });
+  }, 20_000);
+
   it('sends tools/list_changed when a backend is added at runtime and serves its tools', async () => {
     const changed = new Promise<void>((resolve) =>
       client.setNotificationHandler('notifications/tools/list_changed', () => resolve()),
