@@ -30,6 +30,7 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 60_000,
           globalSetup: ['./test/harness/global-setup.ts'],
+          setupFiles: ['./test/harness/setup-file.ts'],
         },
       },
     ],

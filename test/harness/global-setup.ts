@@ -9,7 +9,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { buildControlPlane, repoRoot, startControlPlane } from './controlplane.js';
-import type { ControlPlane } from './controlplane.js';
+import type { Binaries, ControlPlane } from './controlplane.js';
 import { run } from './kubectl.js';
 
 declare module 'vitest' {
@@ -26,6 +26,8 @@ declare module 'vitest' {
       k8sVersion: string;
       helmVersion: string;
     };
+    /** Set when the control plane could not be built or started; ./setup-file.ts fails every k8s test with it. */
+    k8sSetupError: string;
   }
 }
 
@@ -48,10 +50,27 @@ export async function installCrds(kubectl: string, kubeconfig: string): Promise<
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  project.provide('k8sSetupError', '');
   const started = Date.now();
-  const bins = await buildControlPlane();
+  let bins: Binaries;
+  let cp: ControlPlane | undefined;
+  try {
+    bins = await buildControlPlane();
+  } catch (err) {
+    // Not a skip: every k8s test fails with this message (other projects still run).
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`\n[k8s harness] ${message}\n`);
+    project.provide('k8sSetupError', message);
+    return async () => undefined;
+  }
   const built = Date.now();
-  let cp: ControlPlane | undefined = await startControlPlane(bins.controlplane);
+  try {
+    cp = await startControlPlane(bins.controlplane);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    project.provide('k8sSetupError', `the test control plane did not start: ${message}`);
+    return async () => undefined;
+  }
   const ready = Date.now();
   process.stderr.write(
     `[k8s harness] kube-apiserver ${bins.k8sVersion} ready at ${cp.apiserver} ` +

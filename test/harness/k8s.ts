@@ -11,6 +11,8 @@ export type K8sContext = ReturnType<typeof k8s>;
 
 /** Coordinates of the running control plane and the cached binaries. */
 export function k8s() {
+  const setupError = inject('k8sSetupError');
+  if (setupError) throw new Error(setupError);
   return inject('k8s');
 }
 

@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { freshNamespace, kubectl, kubectlJson } from '../harness/k8s.js';
 
 // A CRD defined here (not in crds/) to check what the real API server does with
@@ -74,15 +74,16 @@ function widget(name: string, spec: Record<string, unknown>): string {
 describe('CustomResourceDefinition on the real API server', () => {
   let ns: string;
 
-  beforeAll(async () => {
-    await kubectl(['apply', '--server-side', '-f', '-'], { input: JSON.stringify(crd) });
-    await kubectl(
-      ['wait', '--for=condition=Established', '--timeout=30s', 'crd/widgets.smoke.multi-mcp.io'],
-      {
+  // Installed by the first test that needs it (not in beforeAll, so that a
+  // missing control plane fails each test rather than skipping them).
+  let installed: Promise<unknown> | undefined;
+  const installCrd = (): Promise<unknown> =>
+    (installed ??= kubectl(['apply', '--server-side', '-f', '-'], { input: JSON.stringify(crd) }).then(() =>
+      kubectl(['wait', '--for=condition=Established', '--timeout=30s', 'crd/widgets.smoke.multi-mcp.io'], {
         timeoutMs: 40_000,
-      },
-    );
-  });
+      }),
+    ));
+  beforeEach(() => installCrd());
 
   it('accepts a valid object and applies schema defaults', async () => {
     ns = await freshNamespace('crd');
