@@ -11,15 +11,31 @@ export interface BenchOptions {
   warmup: number;
   capacitySeconds: number;
   capacityConnections: number;
+  /** Latency scenarios run this many times, interleaved; medians are reported. */
+  rounds: number;
   sections: Set<Section>;
 }
 
-const FULL = { callsC1: 2_000, callsC16: 8_000, warmup: 500, capacitySeconds: 10, capacityConnections: 16 };
-const QUICK = { callsC1: 300, callsC16: 1_200, warmup: 100, capacitySeconds: 3, capacityConnections: 16 };
+const FULL = {
+  callsC1: 2_000,
+  callsC16: 8_000,
+  warmup: 500,
+  capacitySeconds: 10,
+  capacityConnections: 16,
+  rounds: 1,
+};
+const QUICK = {
+  callsC1: 300,
+  callsC16: 1_200,
+  warmup: 100,
+  capacitySeconds: 3,
+  capacityConnections: 16,
+  rounds: 1,
+};
 
 export const USAGE = `usage: npm run bench -- [--quick] [--only=stdio,http,capacity]
-  [--calls-c1=N] [--calls-c16=N] [--warmup=N] [--duration=SECONDS] [--connections=N]
-environment: BENCH_QUICK=1 BENCH_ONLY BENCH_CALLS_C1 BENCH_CALLS_C16 BENCH_WARMUP BENCH_DURATION BENCH_CONNECTIONS`;
+  [--calls-c1=N] [--calls-c16=N] [--warmup=N] [--duration=SECONDS] [--connections=N] [--rounds=N]
+environment: BENCH_QUICK=1 BENCH_ONLY BENCH_CALLS_C1 BENCH_CALLS_C16 BENCH_WARMUP BENCH_DURATION BENCH_CONNECTIONS BENCH_ROUNDS`;
 
 function count(name: string, flag: string | undefined, env: string | undefined, fallback: number): number {
   const raw = flag ?? env;
@@ -53,6 +69,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       warmup: { type: 'string' },
       duration: { type: 'string' },
       connections: { type: 'string' },
+      rounds: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -70,6 +87,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       env.BENCH_CONNECTIONS,
       base.capacityConnections,
     ),
+    rounds: count('--rounds', values.rounds, env.BENCH_ROUNDS, base.rounds),
     sections: sections(values.only ?? env.BENCH_ONLY),
   };
 }

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hammer } from './capacity.js';
+import { medianRuns } from './stats.js';
 import { parseOptions, USAGE, type BenchOptions } from './options.js';
 import { NODE, REPO_ROOT, WORKER_SCRIPT } from './paths.js';
 import { logTail, Processes } from './processes.js';
@@ -126,37 +127,72 @@ async function capacityScenario(
   }
 }
 
+interface LatencyScenario {
+  outcome: Omit<LatencyOutcome, 'runs' | 'error'>;
+  tool: string;
+  prepare: (ctx: Context) => Prepared | Promise<Prepared>;
+}
+
+function latencyScenarios(ctx: Context): LatencyScenario[] {
+  const scenarios: LatencyScenario[] = [];
+  if (ctx.options.sections.has('stdio')) {
+    scenarios.push(
+      {
+        outcome: { section: 'stdio', scenario: 'stdio direct', baseline: true },
+        tool: DIRECT_TOOL,
+        prepare: stdioTarget((c) => directStdioTarget(c.workDir)),
+      },
+      {
+        outcome: { section: 'stdio', scenario: 'stdio via proxy', baseline: false },
+        tool: PROXY_TOOL,
+        prepare: stdioTarget((c) => proxyStdioTarget(c.configPath, c.workDir)),
+      },
+    );
+  }
+  if (ctx.options.sections.has('http')) {
+    scenarios.push(
+      {
+        outcome: { section: 'http', scenario: 'http supergateway', baseline: true },
+        tool: DIRECT_TOOL,
+        prepare: httpTarget(startSupergateway),
+      },
+      {
+        outcome: { section: 'http', scenario: 'http proxy', baseline: false },
+        tool: PROXY_TOOL,
+        prepare: httpTarget(startProxyHttp),
+      },
+      {
+        outcome: { section: 'http', scenario: 'http server-everything', baseline: false },
+        tool: DIRECT_TOOL,
+        prepare: httpTarget(startEverythingHttp),
+      },
+    );
+  }
+  return scenarios;
+}
+
+/** With several rounds a scenario's figures are the per-metric medians; any failed round fails it. */
+function combineRounds(outcomes: LatencyOutcome[]): LatencyOutcome {
+  const failed = outcomes.find((o) => o.error);
+  const first = outcomes[0];
+  if (failed || !first || outcomes.length === 1) return failed ?? (first as LatencyOutcome);
+  const runs = outcomes.map((o) => o.runs ?? []);
+  return { ...first, runs: medianRuns(runs) };
+}
+
 async function bench(ctx: Context): Promise<boolean> {
+  const scenarios = latencyScenarios(ctx);
+  const rounds: LatencyOutcome[][] = scenarios.map(() => []);
+  // Rounds interleave the scenarios, so that load from elsewhere drifting during the run hits every
+  // scenario alike instead of whichever ran at the worst moment.
+  for (let round = 1; round <= ctx.options.rounds; round++) {
+    if (ctx.options.rounds > 1) progress(`round ${round} of ${ctx.options.rounds}`);
+    for (const [i, scenario] of scenarios.entries()) {
+      rounds[i]?.push(await latencyScenario(ctx, scenario.outcome, scenario.tool, scenario.prepare));
+    }
+  }
+  const latency = rounds.map(combineRounds);
   const { sections } = ctx.options;
-  const latency: LatencyOutcome[] = [];
-  if (sections.has('stdio')) {
-    const direct = { section: 'stdio', scenario: 'stdio direct', baseline: true } as const;
-    latency.push(
-      await latencyScenario(
-        ctx,
-        direct,
-        DIRECT_TOOL,
-        stdioTarget((c) => directStdioTarget(c.workDir)),
-      ),
-    );
-    const proxy = { section: 'stdio', scenario: 'stdio via proxy', baseline: false } as const;
-    latency.push(
-      await latencyScenario(
-        ctx,
-        proxy,
-        PROXY_TOOL,
-        stdioTarget((c) => proxyStdioTarget(c.configPath, c.workDir)),
-      ),
-    );
-  }
-  if (sections.has('http')) {
-    const bridge = { section: 'http', scenario: 'http supergateway', baseline: true } as const;
-    latency.push(await latencyScenario(ctx, bridge, DIRECT_TOOL, httpTarget(startSupergateway)));
-    const proxy = { section: 'http', scenario: 'http proxy', baseline: false } as const;
-    latency.push(await latencyScenario(ctx, proxy, PROXY_TOOL, httpTarget(startProxyHttp)));
-    const own = { section: 'http', scenario: 'http server-everything', baseline: false } as const;
-    latency.push(await latencyScenario(ctx, own, DIRECT_TOOL, httpTarget(startEverythingHttp)));
-  }
   const capacity: CapacityOutcome[] = [];
   if (sections.has('capacity')) {
     const bridge = { scenario: 'supergateway', request: '2025-11-25 session', baseline: true };
@@ -185,7 +221,7 @@ async function bench(ctx: Context): Promise<boolean> {
   const concurrencies = ctx.runs.map((run) => run.concurrency);
   if (latency.length > 0) {
     console.log(
-      `\ntools/call echo, v1 SDK client in its own process (calls: ${ctx.runs.map((r) => `c=${r.concurrency}: ${r.calls}`).join(', ')}; warm-up ${ctx.options.warmup})\n`,
+      `\ntools/call echo, v1 SDK client in its own process (calls: ${ctx.runs.map((r) => `c=${r.concurrency}: ${r.calls}`).join(', ')}; warm-up ${ctx.options.warmup}; rounds: ${ctx.options.rounds}, medians)\n`,
     );
     console.log(latencyTable(latency, concurrencies));
   }

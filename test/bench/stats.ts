@@ -1,3 +1,5 @@
+import type { RunResult } from './worker-protocol.js';
+
 // Latency statistics. Nearest-rank percentiles: with thousands of samples the choice of interpolation
 // changes nothing visible at two decimals, and nearest-rank always reports a latency that happened.
 
@@ -17,4 +19,29 @@ export function summarize(
     p99: percentile(sorted, 99),
     perSec: wallMs > 0 ? (latenciesMs.length * 1000) / wallMs : Number.NaN,
   };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[middle] ?? Number.NaN)
+    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
+/** Per concurrency, the median of each metric over rounds (each round a list of runs). */
+export function medianRuns(rounds: RunResult[][]): RunResult[] {
+  const first = rounds[0] ?? [];
+  return first.map((run) => {
+    const same = rounds
+      .map((r) => r.find((x) => x.concurrency === run.concurrency))
+      .filter((x) => x !== undefined);
+    return {
+      concurrency: run.concurrency,
+      calls: run.calls,
+      p50: median(same.map((x) => x.p50)),
+      p99: median(same.map((x) => x.p99)),
+      callsPerSec: median(same.map((x) => x.callsPerSec)),
+    };
+  });
 }
