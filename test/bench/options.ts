@@ -1,4 +1,4 @@
-// Run sizes. Defaults give stable figures in about two minutes; --quick is a smoke run. Each knob can be
+// Run sizes. Defaults give stable figures in a few minutes; --quick is a smoke run. Each knob can be
 // set by a flag or an environment variable (flags win), so CI and humans can size runs without editing.
 import { parseArgs } from 'node:util';
 

@@ -49,8 +49,9 @@ async function runWorker(
 ): Promise<WorkerResult> {
   const spec = { target, tool, warmup: ctx.options.warmup, runs: ctx.runs };
   const calls = ctx.runs.reduce((sum, run) => sum + run.calls + ctx.options.warmup, 0);
-  // Generous: 30 s to connect plus 5 ms a call, ten times what a healthy peer needs.
-  const timeoutMs = 60_000 + calls * 5;
+  // Generous (a minute plus 20 ms a call, some 40 times what a healthy peer needs on an idle machine)
+  // so that a busy machine slows the run down without failing it, while a hung peer still ends it.
+  const timeoutMs = 60_000 + calls * 20;
   const args = ['--import', 'tsx', WORKER_SCRIPT, JSON.stringify(spec)];
   const stdout = await ctx.processes.run(`worker (${name})`, NODE, args, timeoutMs, REPO_ROOT);
   const last = stdout.trim().split('\n').pop() ?? '';
