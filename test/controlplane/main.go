@@ -64,6 +64,7 @@ type options struct {
 	stopTimeout    time.Duration
 	exitOnStdin    bool
 	keepDir        bool
+	removeDir      bool
 	printVersion   bool
 	apiserverExtra []string
 }
@@ -86,7 +87,8 @@ func parseOptions() (options, error) {
 	fs.DurationVar(&o.readyTimeout, "ready-timeout", 120*time.Second, "how long to wait for etcd and /readyz")
 	fs.DurationVar(&o.stopTimeout, "stop-timeout", 30*time.Second, "how long a clean shutdown may take before the process exits anyway")
 	fs.BoolVar(&o.exitOnStdin, "exit-on-stdin-close", false, "shut down when stdin reaches EOF (so a crashed parent never leaves the control plane behind)")
-	fs.BoolVar(&o.keepDir, "keep-dir", false, "keep a temporary --dir on exit")
+	fs.BoolVar(&o.keepDir, "keep-dir", false, "keep the temporary directory made when --dir is not given")
+	fs.BoolVar(&o.removeDir, "remove-dir", false, "remove --dir on exit (etcd preallocates ~60 MB of WAL there)")
 	fs.BoolVar(&o.printVersion, "version", false, "print the Kubernetes version and exit")
 	args := os.Args[1:]
 	var extra []string
@@ -159,7 +161,7 @@ func run() error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	if tmpDir && !o.keepDir {
+	if (tmpDir && !o.keepDir) || (!tmpDir && o.removeDir) {
 		defer os.RemoveAll(dir)
 	}
 

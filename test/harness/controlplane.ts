@@ -140,7 +140,15 @@ export async function startControlPlane(
   const dir = mkdtempSync(join(tmpdir(), 'multi-mcp-k8s-'));
   const logFile = join(dir, 'controlplane.log');
   const logFd = openSync(logFile, 'a');
-  const args = ['--dir', join(dir, 'data'), '--exit-on-stdin-close', `--ready-timeout=${readyTimeoutMs}ms`];
+  // --remove-dir: even if this process is killed, the control plane deletes its data (etcd's WAL
+  // is ~60 MB) when it exits; only the small log file can be left behind in the temp dir.
+  const args = [
+    '--dir',
+    join(dir, 'data'),
+    '--remove-dir',
+    '--exit-on-stdin-close',
+    `--ready-timeout=${readyTimeoutMs}ms`,
+  ];
   if (options.extraApiserverArgs?.length) args.push('--', ...options.extraApiserverArgs);
   let child: ChildProcess;
   try {
