@@ -28,10 +28,28 @@ export async function kubectlJson<T>(args: readonly string[], options: RunOption
   return JSON.parse(result.stdout) as T;
 }
 
-/** Runs the real helm binary (built from its own module, k8s libraries at the control plane's version). */
-export function helm(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+/**
+ * Runs the real helm binary (built from its own module, k8s libraries at the control plane's
+ * version). `helmHome` keeps helm's cache/config/data dirs out of the user's home.
+ */
+export function helm(
+  args: readonly string[],
+  options: RunOptions & { helmHome?: string } = {},
+): Promise<RunResult> {
   const ctx = k8s();
-  return run(ctx.helm, args, { ...options, kubeconfig: options.kubeconfig ?? ctx.kubeconfig });
+  const { helmHome, ...rest } = options;
+  const env: Record<string, string> = helmHome
+    ? {
+        HELM_CACHE_HOME: `${helmHome}/cache`,
+        HELM_CONFIG_HOME: `${helmHome}/config`,
+        HELM_DATA_HOME: `${helmHome}/data`,
+      }
+    : {};
+  return run(ctx.helm, args, {
+    ...rest,
+    env: { ...env, ...rest.env },
+    kubeconfig: rest.kubeconfig ?? ctx.kubeconfig,
+  });
 }
 
 /** A @kubernetes/client-node KubeConfig for the admin (default) or the ServiceAccount user. */

@@ -15,12 +15,14 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Resolve with a non-zero exit code instead of rejecting. */
   allowFailure?: boolean;
+  /** Extra environment variables. */
+  env?: Record<string, string>;
 }
 
 /** Runs a binary with bounded time and captured output. */
 export function run(binary: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const timeoutMs = options.timeoutMs ?? 60_000;
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
   if (options.kubeconfig !== undefined) env['KUBECONFIG'] = options.kubeconfig;
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
