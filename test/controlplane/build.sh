@@ -75,6 +75,7 @@ ensure() { # out-dir name module-dir package ldflags
     return
   fi
   tmp="$(mktemp -d "$cache/.build-$name.XXXXXX")"
+  chmod 755 "$tmp"
   trap 'rm -rf "$tmp"' EXIT
   build "$3" "$tmp" "$name" "$4" "$5"
   rm -rf "$out"
