@@ -76,9 +76,13 @@ export async function freshNamespace(prefix = 'test'): Promise<string> {
   const name = result.stdout.trim();
   if (!/^[a-z0-9-]+$/.test(name)) throw new Error(`unexpected namespace name ${JSON.stringify(name)}`);
   const logFile = k8s().logFile;
-  onTestFailed(() => {
-    console.error(`[k8s harness] test failed in namespace ${name}; control plane log: ${logFile}`);
-  });
+  try {
+    onTestFailed(() => {
+      console.error(`[k8s harness] test failed in namespace ${name}; control plane log: ${logFile}`);
+    });
+  } catch {
+    // Called from a hook (beforeAll) rather than a test: nothing to attach to.
+  }
   return name;
 }
 
