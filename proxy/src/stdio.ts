@@ -1,4 +1,5 @@
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import { JsonLinesTransport } from './jsonl.js';
 import type { Logger } from './log.js';
 import { errorMessage } from './log.js';
 import type { Proxy } from './proxy.js';
@@ -12,6 +13,7 @@ export interface StdioFrontDoor {
 /** Serves one client over stdin/stdout; stdout carries only protocol, logs go to stderr. */
 export function startStdioFrontDoor(proxy: Proxy, log: Logger): StdioFrontDoor {
   const handle = serveStdio(() => proxy.gateway.createServer('stdio'), {
+    transport: new JsonLinesTransport(process.stdin, process.stdout),
     onerror: (error) => log.warn('stdio front door error', { error: errorMessage(error) }),
   });
   const closed = new Promise<void>((resolve) => {

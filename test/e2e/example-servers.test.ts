@@ -265,8 +265,8 @@ describe.each(transports)('example servers over %s', (_label, connect) => {
   it('echo-named: identity from argv, shared tool names', async () => {
     const alpha = await connect('echo-named.ts', ['alpha']);
     const beta = await connect('echo-named.ts', ['beta']);
-    expect(names((await alpha.listTools()).tools)).toEqual(['echo', 'whoami']);
-    expect(names((await beta.listTools()).tools)).toEqual(['echo', 'whoami']);
+    expect(names((await alpha.listTools()).tools)).toEqual(['crash', 'echo', 'whoami']);
+    expect(names((await beta.listTools()).tools)).toEqual(['crash', 'echo', 'whoami']);
     expect(text(await alpha.callTool({ name: 'whoami', arguments: {} }))).toBe('alpha');
     expect(text(await beta.callTool({ name: 'whoami', arguments: {} }))).toBe('beta');
     expect(text(await beta.callTool({ name: 'echo', arguments: { message: 'hi' } }))).toBe('beta: hi');

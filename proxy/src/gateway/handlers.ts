@@ -1,5 +1,5 @@
-import type { Client, RequestOptions } from '@modelcontextprotocol/client';
-import type { Implementation, ServerContext } from '@modelcontextprotocol/server';
+import type { Client, RequestOptions, StandardSchemaV1 } from '@modelcontextprotocol/client';
+import type { Implementation, Result, ServerContext } from '@modelcontextprotocol/server';
 import { ProtocolError, ProtocolErrorCode, Server } from '@modelcontextprotocol/server';
 import { routeResource } from '../catalog/catalog.js';
 import type { CatalogStore } from '../catalog/store.js';
@@ -23,6 +23,25 @@ export interface SessionServerDeps {
 }
 
 type Meta = Record<string, unknown> | undefined;
+type Params = Record<string, unknown>;
+
+/** Results pass through as the backend sent them (see `relayed` below). */
+const unvalidated: StandardSchemaV1<unknown, Result> = {
+  '~standard': { version: 1, vendor: 'multi-mcp', validate: (value) => ({ value: value as Result }) },
+};
+
+function invalidParams(method: string, field: string): ProtocolError {
+  return new ProtocolError(
+    ProtocolErrorCode.InvalidParams,
+    `${method}: params.${field} is missing or invalid`,
+  );
+}
+
+function stringParam(params: Params, field: string, method: string): string {
+  const value = params[field];
+  if (typeof value !== 'string') throw invalidParams(method, field);
+  return value;
+}
 
 /**
  * One low-level `Server` (backend JSON Schemas pass through untouched) whose handlers
@@ -106,69 +125,74 @@ export function createSessionServer(deps: SessionServerDeps): Server {
     resourceTemplates: (await current()).resourceTemplates,
   }));
 
-  server.setRequestHandler('tools/call', async (request, ctx) => {
-    const route = (await current()).toolRoutes.get(request.params.name);
-    if (!route) throw unknownName('tool', request.params.name);
-    const { _meta, ...params } = request.params;
-    return relay(backendFor(route.backend), 'tools/call', ctx, _meta, (client, options, meta) =>
-      client.request(
-        { method: 'tools/call', params: { ...params, name: route.name, ...(meta && { _meta: meta }) } },
-        options,
-      ),
-    );
-  });
+  /**
+   * Calls are relayed raw: the SDK's typed handlers would parse every request and result
+   * with zod on the way in and again on the way out, which is most of the proxy's CPU per
+   * call. Routing needs only the name or URI; the backend validates its own input and the
+   * client its own result, so the proxy checks just what it reads.
+   */
+  const relayed: Record<string, (params: Params, ctx: ServerContext) => Promise<Result>> = {
+    'tools/call': async (params, ctx) => {
+      const name = stringParam(params, 'name', 'tools/call');
+      const route = (await current()).toolRoutes.get(name);
+      if (!route) throw unknownName('tool', name);
+      return forward(route.backend, 'tools/call', { ...params, name: route.name }, ctx);
+    },
+    'prompts/get': async (params, ctx) => {
+      const name = stringParam(params, 'name', 'prompts/get');
+      const route = (await current()).promptRoutes.get(name);
+      if (!route) throw unknownName('prompt', name);
+      return forward(route.backend, 'prompts/get', { ...params, name: route.name }, ctx);
+    },
+    'resources/read': async (params, ctx) => {
+      const uri = stringParam(params, 'uri', 'resources/read');
+      const owner = routeResource(await current(), uri);
+      if (!owner) throw unknownName('resource', uri);
+      return forward(owner, 'resources/read', params, ctx);
+    },
+    'completion/complete': async (params, ctx) => {
+      const ref = params['ref'];
+      if (typeof ref !== 'object' || ref === null) throw invalidParams('completion/complete', 'ref');
+      const snapshot = await current();
+      const { type, name, uri } = ref as Record<string, unknown>;
+      if (type === 'ref/prompt' && typeof name === 'string') {
+        const route = snapshot.promptRoutes.get(name);
+        if (!route) throw unknownName('prompt', name);
+        return forward(
+          route.backend,
+          'completion/complete',
+          { ...params, ref: { ...ref, name: route.name } },
+          ctx,
+        );
+      }
+      if (type === 'ref/resource' && typeof uri === 'string') {
+        const owner =
+          snapshot.templateRoutes.find((t) => t.uriTemplate === uri)?.backend ?? routeResource(snapshot, uri);
+        if (!owner) throw unknownName('resource', uri);
+        return forward(owner, 'completion/complete', params, ctx);
+      }
+      throw invalidParams('completion/complete', 'ref');
+    },
+  };
 
-  server.setRequestHandler('prompts/get', async (request, ctx) => {
-    const route = (await current()).promptRoutes.get(request.params.name);
-    if (!route) throw unknownName('prompt', request.params.name);
-    const { _meta, ...params } = request.params;
-    return relay(backendFor(route.backend), 'prompts/get', ctx, _meta, (client, options, meta) =>
-      client.request(
-        { method: 'prompts/get', params: { ...params, name: route.name, ...(meta && { _meta: meta }) } },
-        options,
-      ),
+  const forward = (
+    backendName: string,
+    method: string,
+    params: Params,
+    ctx: ServerContext,
+  ): Promise<Result> => {
+    const { _meta, ...rest } = params;
+    return relay(backendFor(backendName), method, ctx, _meta as Meta, (client, options, meta) =>
+      client.request({ method, params: meta ? { ...rest, _meta: meta } : rest }, unvalidated, options),
     );
-  });
+  };
 
-  server.setRequestHandler('resources/read', async (request, ctx) => {
-    const owner = routeResource(await current(), request.params.uri);
-    if (!owner) throw unknownName('resource', request.params.uri);
-    const { _meta, ...params } = request.params;
-    return relay(backendFor(owner), 'resources/read', ctx, _meta, (client, options, meta) =>
-      client.request(
-        { method: 'resources/read', params: { ...params, ...(meta && { _meta: meta }) } },
-        options,
-      ),
-    );
-  });
-
-  server.setRequestHandler('completion/complete', async (request, ctx) => {
-    const { ref, ...rest } = request.params;
-    const snapshot = await current();
-    let backend: string | undefined;
-    let forwardedRef = ref;
-    if (ref.type === 'ref/prompt') {
-      const route = snapshot.promptRoutes.get(ref.name);
-      if (!route) throw unknownName('prompt', ref.name);
-      backend = route.backend;
-      forwardedRef = { ...ref, name: route.name };
-    } else {
-      backend =
-        snapshot.templateRoutes.find((t) => t.uriTemplate === ref.uri)?.backend ??
-        routeResource(snapshot, ref.uri);
-      if (!backend) throw unknownName('resource', ref.uri);
-    }
-    const { _meta, ...params } = rest;
-    return relay(backendFor(backend), 'completion/complete', ctx, _meta, (client, options, meta) =>
-      client.request(
-        {
-          method: 'completion/complete',
-          params: { ...params, ref: forwardedRef, ...(meta && { _meta: meta }) },
-        },
-        options,
-      ),
-    );
-  });
+  server.fallbackRequestHandler = async (request, ctx) => {
+    const handle = relayed[request.method];
+    if (!handle)
+      throw new ProtocolError(ProtocolErrorCode.MethodNotFound, `Method not found: ${request.method}`);
+    return handle((request.params ?? {}) as Params, ctx as ServerContext);
+  };
 
   // Subscriptions are per session in the proxy; a backend is subscribed once, while anyone is.
   const subscribers = (uri: string): number =>

@@ -1,9 +1,11 @@
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
 import type { Transport } from '@modelcontextprotocol/client';
 import { SSEClientTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
+import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import type { RemoteBackendSpec, StdioBackendSpec } from '../config/contract.js';
+import { JsonLinesTransport } from '../jsonl.js';
 import type { Logger } from '../log.js';
 
 /** The wire a backend is reached over, as reported in status and metrics. */
@@ -15,20 +17,60 @@ export type BackendTransportKind = 'stdio' | 'streamable-http' | 'sse';
  * spec's `env`, never the proxy's whole environment (which may hold the proxy's secrets).
  * Its stderr goes to the proxy log, line by line, tagged with the backend's name.
  */
-export function stdioTransport(spec: StdioBackendSpec, log: Logger): StdioClientTransport {
-  const transport = new StdioClientTransport({
-    command: spec.command,
-    args: spec.args ?? [],
-    env: { ...getDefaultEnvironment(), ...spec.env },
-    ...(spec.cwd !== undefined && { cwd: spec.cwd }),
-    stderr: 'pipe',
-  });
-  const stderr = transport.stderr;
-  if (stderr) {
-    const lines = createInterface({ input: stderr as Readable, crlfDelay: Infinity });
-    lines.on('line', (line) => log.info(line, { stream: 'stderr' }));
-  }
+export function stdioTransport(spec: StdioBackendSpec, log: Logger): Transport {
+  let inner: JsonLinesTransport | undefined;
+  const transport: Transport = {
+    async start() {
+      const child = spawn(spec.command, spec.args ?? [], {
+        env: { ...getDefaultEnvironment(), ...spec.env },
+        ...(spec.cwd !== undefined && { cwd: spec.cwd }),
+        stdio: ['pipe', 'pipe', 'pipe'],
+        shell: false,
+      });
+      await new Promise<void>((resolve, reject) => {
+        child.once('spawn', resolve);
+        child.once('error', reject);
+      });
+      child.on('error', (error) => transport.onerror?.(error));
+      createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (line) =>
+        log.info(line, { stream: 'stderr' }),
+      );
+      const lines = new JsonLinesTransport(child.stdout, child.stdin, { release: () => stopChild(child) });
+      lines.onmessage = (message) => transport.onmessage?.(message);
+      lines.onerror = (error) => transport.onerror?.(error);
+      lines.onclose = () => transport.onclose?.();
+      child.once('exit', (code, signal) => {
+        if (code !== 0 || signal)
+          transport.onerror?.(new Error(`process exited (${signal ?? `code ${code}`})`));
+        void lines.close();
+      });
+      inner = lines;
+      await lines.start();
+    },
+    send: (message) => (inner ? inner.send(message) : Promise.reject(new Error('Not connected'))),
+    close: () => inner?.close() ?? Promise.resolve(),
+  };
   return transport;
+}
+
+/** Ends the child as politely as it allows: stdin closed, then SIGTERM, then SIGKILL. */
+async function stopChild(child: ChildProcess): Promise<void> {
+  const exited = (ms: number): Promise<boolean> =>
+    child.exitCode !== null || child.signalCode !== null
+      ? Promise.resolve(true)
+      : new Promise((resolve) => {
+          const timer = setTimeout(() => resolve(false), ms);
+          timer.unref();
+          child.once('exit', () => {
+            clearTimeout(timer);
+            resolve(true);
+          });
+        });
+  child.stdin?.end();
+  if (await exited(2000)) return;
+  child.kill('SIGTERM');
+  if (await exited(2000)) return;
+  child.kill('SIGKILL');
 }
 
 export function remoteTransport(spec: RemoteBackendSpec, kind: 'streamable-http' | 'sse'): Transport {
