@@ -31,9 +31,12 @@ declare module 'vitest' {
   }
 }
 
-/** Applies every crds/*.yaml and waits until the API server serves them. */
-export async function installCrds(kubectl: string, kubeconfig: string): Promise<string[]> {
-  const dir = join(repoRoot, 'crds');
+/** Applies every crds/*.yaml (or `dir`/*.yaml) and waits until the API server serves them. */
+export async function installCrds(
+  kubectl: string,
+  kubeconfig: string,
+  dir: string = join(repoRoot, 'crds'),
+): Promise<string[]> {
   if (!existsSync(dir)) return [];
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
