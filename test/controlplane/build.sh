@@ -43,10 +43,12 @@ kubectl_dir="$cache/kubectl-$(hash_of "$here/build.sh" "$here/go.mod" "$here/go.
 helm_dir="$cache/helm-$(hash_of "$here/build.sh" "$here/helm/go.mod" "$here/helm/go.sum")"
 
 mkdir -p "$cache"
-exec 9>"$cache/.lock"
-if ! flock -n 9; then
-  log "another build is running, waiting for it (lock $cache/.lock)"
-  flock 9
+if command -v flock >/dev/null 2>&1; then # util-linux; without it, concurrent builds just race
+  exec 9>"$cache/.lock"
+  if ! flock -n 9; then
+    log "another build is running, waiting for it (lock $cache/.lock, at most 1 h)"
+    flock -w 3600 9 || die "gave up waiting for the other build (lock $cache/.lock)"
+  fi
 fi
 
 export CGO_ENABLED=0
