@@ -1,4 +1,7 @@
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import type { Server } from '@modelcontextprotocol/server';
+import type { RelayHandler } from './gateway/fastpath.js';
+import { withFastPath } from './gateway/fastpath.js';
 import { JsonLinesTransport } from './jsonl.js';
 import type { Logger } from './log.js';
 import { errorMessage } from './log.js';
@@ -12,8 +15,17 @@ export interface StdioFrontDoor {
 
 /** Serves one client over stdin/stdout; stdout carries only protocol, logs go to stderr. */
 export function startStdioFrontDoor(proxy: Proxy, log: Logger): StdioFrontDoor {
-  const handle = serveStdio(() => proxy.gateway.createServer('stdio'), {
-    transport: new JsonLinesTransport(process.stdin, process.stdout),
+  let relayedFor: (method: string) => RelayHandler | undefined = () => undefined;
+  const wire = withFastPath(new JsonLinesTransport(process.stdin, process.stdout), (method) =>
+    relayedFor(method),
+  );
+  const factory = (): Server => {
+    const session = proxy.gateway.createSession('stdio');
+    relayedFor = session.relayedFor;
+    return session.server;
+  };
+  const handle = serveStdio(factory, {
+    transport: wire,
     onerror: (error) => log.warn('stdio front door error', { error: errorMessage(error) }),
   });
   const closed = new Promise<void>((resolve) => {

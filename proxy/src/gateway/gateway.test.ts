@@ -5,6 +5,7 @@ import type { BackendSpec } from '../config/contract.js';
 import { silentLogger } from '../log.js';
 import type { Proxy } from '../proxy.js';
 import { createProxy } from '../proxy.js';
+import { withFastPath } from './fastpath.js';
 
 // Real backends (the repo's example servers over stdio) behind the real gateway; only the
 // client↔proxy hop is in memory here — the front doors have their own tests over real transports.
@@ -17,7 +18,8 @@ const fixture = (file: string, ...args: string[]): BackendSpec => ({
 
 async function connect(proxy: Proxy): Promise<Client> {
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  await proxy.gateway.createServer('stdio').connect(serverSide);
+  const { server, relayedFor } = proxy.gateway.createSession('stdio');
+  await server.connect(withFastPath(serverSide, relayedFor));
   const client = new Client({ name: 'test', version: '1.0.0' });
   await client.connect(clientSide);
   return client;

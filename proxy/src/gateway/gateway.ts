@@ -12,6 +12,7 @@ import type { Logger } from '../log.js';
 import { Field, errorMessage } from '../log.js';
 import type { Backend, BackendHooks } from '../registry/backend.js';
 import type { Registry } from '../registry/registry.js';
+import type { SessionServer } from './handlers.js';
 import { createSessionServer } from './handlers.js';
 import type { Session, SessionKind } from './sessions.js';
 import { SessionTable, levelAllows } from './sessions.js';
@@ -31,8 +32,13 @@ export interface GatewayOptions {
  * and relays what backends push to the sessions it belongs to.
  */
 export interface Gateway {
-  /** A fresh server for one session; `kind: 'stateless'` servers get no pushes. */
-  createServer(kind: SessionKind): Server;
+  /** A fresh server for one 2026-era request: it serves statelessly and gets no pushes. */
+  createStatelessServer(): Server;
+  /**
+   * A fresh server for one session, with the relay handlers its front door serves around it:
+   * connect the server to `withFastPath(transport, relayedFor)` (see fastpath.ts).
+   */
+  createSession(kind: Exclude<SessionKind, 'stateless'>): SessionServer;
   /** Hooks the registry gives each backend: pushes and requests from backends land here. */
   readonly backendHooks: Omit<BackendHooks, 'changed'>;
   /** Where stateless (2026-era) subscription streams are fed from; returns the way to detach it. */
@@ -109,21 +115,24 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
   };
 
+  const build = (kind: SessionKind): SessionServer => {
+    if (!registry || !catalog) throw new Error('gateway used before attach()');
+    return createSessionServer({
+      kind,
+      registry,
+      catalog,
+      sessions,
+      serverInfo: options.serverInfo,
+      instructions: options.instructions,
+      ready: options.ready,
+      log,
+    });
+  };
+
   return {
     backendHooks,
-    createServer(kind) {
-      if (!registry || !catalog) throw new Error('gateway used before attach()');
-      return createSessionServer({
-        kind,
-        registry,
-        catalog,
-        sessions,
-        serverInfo: options.serverInfo,
-        instructions: options.instructions,
-        ready: options.ready,
-        log,
-      });
-    },
+    createStatelessServer: () => build('stateless').server,
+    createSession: build,
     addNotifier(notifier) {
       notifiers.add(notifier);
       return () => notifiers.delete(notifier);

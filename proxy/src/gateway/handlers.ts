@@ -8,6 +8,7 @@ import { Field } from '../log.js';
 import type { Backend } from '../registry/backend.js';
 import type { Registry } from '../registry/registry.js';
 import { toClientError, unknownName } from './errors.js';
+import type { RelayContext, RelayHandler } from './fastpath.js';
 import type { Session, SessionKind, SessionTable } from './sessions.js';
 import { tracked } from './sessions.js';
 
@@ -47,7 +48,17 @@ function stringParam(params: Params, field: string, method: string): string {
  * One low-level `Server` (backend JSON Schemas pass through untouched) whose handlers
  * answer lists from the catalog and relay everything else to the backend that owns it.
  */
-export function createSessionServer(deps: SessionServerDeps): Server {
+/** A session's server, and the relay handlers its front door may call around it (see fastpath.ts). */
+export interface SessionServer {
+  server: Server;
+  relayedFor: (method: string) => RelayHandler | undefined;
+}
+
+function relayContextOf(ctx: ServerContext): RelayContext {
+  return { signal: ctx.mcpReq.signal, notify: ctx.mcpReq.notify };
+}
+
+export function createSessionServer(deps: SessionServerDeps): SessionServer {
   const { registry, catalog } = deps;
   const server = new Server(deps.serverInfo, {
     capabilities: {
@@ -75,18 +86,18 @@ export function createSessionServer(deps: SessionServerDeps): Server {
   const relay = async <T>(
     backend: Backend,
     method: string,
-    ctx: ServerContext,
+    ctx: RelayContext,
     meta: Meta,
     send: (client: Client, options: RequestOptions, meta: Meta) => Promise<T>,
   ): Promise<T> => {
     // The client's progress token is re-emitted under the backend's own token, never passed on.
     const { progressToken, ...forwardMeta } = meta ?? {};
     const options = backend.requestOptions({
-      signal: ctx.mcpReq.signal,
+      signal: ctx.signal,
       ...(progressToken !== undefined && {
         resetTimeoutOnProgress: true,
         onprogress: (progress) => {
-          void ctx.mcpReq
+          void ctx
             .notify({ method: 'notifications/progress', params: { ...progress, progressToken } })
             .catch(() => {});
         },
@@ -131,7 +142,7 @@ export function createSessionServer(deps: SessionServerDeps): Server {
    * call. Routing needs only the name or URI; the backend validates its own input and the
    * client its own result, so the proxy checks just what it reads.
    */
-  const relayed: Record<string, (params: Params, ctx: ServerContext) => Promise<Result>> = {
+  const relayed: Record<string, RelayHandler> = {
     'tools/call': async (params, ctx) => {
       const name = stringParam(params, 'name', 'tools/call');
       const route = (await current()).toolRoutes.get(name);
@@ -179,7 +190,7 @@ export function createSessionServer(deps: SessionServerDeps): Server {
     backendName: string,
     method: string,
     params: Params,
-    ctx: ServerContext,
+    ctx: RelayContext,
   ): Promise<Result> => {
     const { _meta, ...rest } = params;
     return relay(backendFor(backendName), method, ctx, _meta as Meta, (client, options, meta) =>
@@ -191,7 +202,7 @@ export function createSessionServer(deps: SessionServerDeps): Server {
     const handle = relayed[request.method];
     if (!handle)
       throw new ProtocolError(ProtocolErrorCode.MethodNotFound, `Method not found: ${request.method}`);
-    return handle((request.params ?? {}) as Params, ctx as ServerContext);
+    return handle(request.params ?? {}, relayContextOf(ctx));
   };
 
   // Subscriptions are per session in the proxy; a backend is subscribed once, while anyone is.
@@ -217,7 +228,7 @@ export function createSessionServer(deps: SessionServerDeps): Server {
     session?.subscriptions.add(uri);
     const backend = backendFor(owner);
     if (first && backend.capabilities?.resources?.subscribe) {
-      await relay(backend, 'resources/subscribe', ctx, undefined, (client, options) =>
+      await relay(backend, 'resources/subscribe', relayContextOf(ctx), undefined, (client, options) =>
         client.request({ method: 'resources/subscribe', params: { uri } }, options),
       );
     }
@@ -246,5 +257,5 @@ export function createSessionServer(deps: SessionServerDeps): Server {
     return {};
   });
 
-  return server;
+  return { server, relayedFor: (method) => (Object.hasOwn(relayed, method) ? relayed[method] : undefined) };
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { NodeStreamableHTTPServerTransport, toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
 import { createMcpHandler, isInitializeRequest, isLegacyRequest } from '@modelcontextprotocol/server';
+import { withFastPath } from '../gateway/fastpath.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { Logger } from '../log.js';
 import { Field, errorMessage } from '../log.js';
@@ -34,7 +35,7 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
   const log = options.log.with({ [Field.transport]: 'streamable-http' });
   const onerror = (error: Error): void => log.debug('mcp handler error', { [Field.error]: error.message });
 
-  const modern = createMcpHandler(() => gateway.createServer('stateless'), {
+  const modern = createMcpHandler(() => gateway.createStatelessServer(), {
     legacy: 'reject',
     maxRequestBodySize: maxBodyBytes,
     // Open subscriptions/listen streams are the 2026 era's long-lived connections: same cap as sessions.
@@ -64,12 +65,12 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
       transports.delete(id);
       sessions.forget(id);
     };
-    const server = gateway.createServer('streamable-http');
+    const { server, relayedFor } = gateway.createSession('streamable-http');
     transports.set(id, transport);
     const session = sessions.add(id, 'streamable-http', () => server.close());
     sessions.track(session, res);
     try {
-      await server.connect(transport);
+      await server.connect(withFastPath(transport, relayedFor));
       await transport.handleRequest(req, res, req.body);
     } catch (error) {
       await sessions.close(id, 'initialize failed');

@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import { SSEServerTransport } from '@modelcontextprotocol/server-legacy/sse';
+import { withFastPath } from '../gateway/fastpath.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { Logger } from '../log.js';
 import { Field, errorMessage } from '../log.js';
@@ -27,7 +28,7 @@ const DEFAULT_KEEP_ALIVE_MS = 15_000;
 
 /**
  * The deprecated HTTP+SSE transport (protocol 2024-11-05), still what many clients speak:
- * one `gateway.createServer('sse')` per stream, counted and swept with the other sessions.
+ * one `gateway.createSession('sse')` per stream, counted and swept with the other sessions.
  */
 export function createSseRoutes(options: SseRouteOptions): SseRoutes {
   const { gateway, sessions } = options;
@@ -44,7 +45,7 @@ export function createSseRoutes(options: SseRouteOptions): SseRoutes {
     try {
       const transport = new SSEServerTransport(options.messagesPath, res);
       const id = transport.sessionId;
-      const server = gateway.createServer('sse');
+      const { server, relayedFor } = gateway.createSession('sse');
       const keepAlive = setInterval(() => {
         if (!res.writableEnded && !res.destroyed) res.write(': keep-alive\n\n');
       }, keepAliveMs);
@@ -60,7 +61,7 @@ export function createSseRoutes(options: SseRouteOptions): SseRoutes {
       transports.set(id, transport);
       const session = sessions.add(id, 'sse', () => server.close());
       sessions.track(session, res);
-      await server.connect(transport);
+      await server.connect(withFastPath(transport, relayedFor));
       log.debug('session opened', { [Field.session]: id });
     } catch (error) {
       log.warn('sse stream failed', { [Field.error]: errorMessage(error) });

@@ -1,0 +1,112 @@
+import type {
+  JSONRPCMessage,
+  MessageExtraInfo,
+  Notification,
+  RequestId,
+  Result,
+  Transport,
+  TransportSendOptions,
+} from '@modelcontextprotocol/server';
+import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
+import { errorMessage } from '../log.js';
+
+/** What a relayed call needs from the client's side: its cancellation and a way to send progress. */
+export interface RelayContext {
+  signal: AbortSignal;
+  notify: (notification: Notification) => Promise<void>;
+}
+
+export type RelayHandler = (params: Record<string, unknown>, context: RelayContext) => Promise<Result>;
+
+/**
+ * Answers relayed calls (tools/call, prompts/get, resources/read, completion/complete) of a
+ * session straight from its transport, around the SDK `Server`, whose per-request work
+ * (era codec, context, result encoding) costs more than the relay itself. Everything else —
+ * the handshake, lists, subscriptions, pings, the client's answers to sampling — goes to the
+ * `Server` as before. Only 2025-era sessions take this path: it turns on when `initialize`
+ * passes, since 2026-07-28 results need the SDK's era encoding.
+ */
+export function withFastPath(
+  inner: Transport,
+  handlerFor: (method: string) => RelayHandler | undefined,
+): Transport {
+  const inFlight = new Map<RequestId, AbortController>();
+  let initialized = false;
+
+  const answer = (id: RequestId, handler: RelayHandler, params: Record<string, unknown>): void => {
+    const controller = new AbortController();
+    inFlight.set(id, controller);
+    const options: TransportSendOptions = { relatedRequestId: id };
+    const context: RelayContext = {
+      signal: controller.signal,
+      notify: (notification) => inner.send({ jsonrpc: '2.0', ...notification }, options),
+    };
+    handler(params, context)
+      .then(
+        (result): JSONRPCMessage => ({ jsonrpc: '2.0', id, result }),
+        (error: unknown): JSONRPCMessage => ({ jsonrpc: '2.0', id, error: toJsonRpcError(error) }),
+      )
+      .then((response) => {
+        // A cancelled request gets no response (the client has forgotten the id).
+        if (!controller.signal.aborted) return inner.send(response, options);
+      })
+      .catch((error: unknown) =>
+        wrapper.onerror?.(new Error(`sending a response failed: ${errorMessage(error)}`)),
+      )
+      .finally(() => inFlight.delete(id));
+  };
+
+  const wrapper: Transport = {
+    async start() {
+      const previousMessage = inner.onmessage;
+      const previousClose = inner.onclose;
+      const previousError = inner.onerror;
+      inner.onmessage = <T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => {
+        previousMessage?.(message, extra);
+        if ('method' in message) {
+          if ('id' in message) {
+            const handler = initialized ? handlerFor(message.method) : undefined;
+            if (handler) return answer(message.id, handler, message.params ?? {});
+            if (message.method === 'initialize') initialized = true;
+          } else if (message.method === 'notifications/cancelled') {
+            const controller = inFlight.get(message.params?.['requestId'] as RequestId);
+            if (controller) return controller.abort(message.params?.['reason']);
+          }
+        }
+        wrapper.onmessage?.(message, extra);
+      };
+      inner.onclose = () => {
+        previousClose?.();
+        for (const controller of inFlight.values()) controller.abort('session closed');
+        wrapper.onclose?.();
+      };
+      inner.onerror = (error) => {
+        previousError?.(error);
+        wrapper.onerror?.(error);
+      };
+      await inner.start();
+    },
+    send: (message, options) => inner.send(message, options),
+    close: () => inner.close(),
+    get sessionId() {
+      return inner.sessionId;
+    },
+    get hasPerRequestStream() {
+      return inner.hasPerRequestStream;
+    },
+    setProtocolVersion: (version) => inner.setProtocolVersion?.(version),
+    setSupportedProtocolVersions: (versions) => inner.setSupportedProtocolVersions?.(versions),
+  };
+  return wrapper;
+}
+
+function toJsonRpcError(error: unknown): { code: number; message: string; data?: unknown } {
+  if (error instanceof ProtocolError) {
+    return {
+      code: error.code,
+      message: error.message,
+      ...(error.data !== undefined && { data: error.data }),
+    };
+  }
+  return { code: ProtocolErrorCode.InternalError, message: errorMessage(error) };
+}
