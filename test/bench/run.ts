@@ -52,7 +52,10 @@ async function runWorker(
   // Generous (a minute plus 20 ms a call, some 40 times what a healthy peer needs on an idle machine)
   // so that a busy machine slows the run down without failing it, while a hung peer still ends it.
   const timeoutMs = 60_000 + calls * 20;
-  const args = ['--import', 'tsx', WORKER_SCRIPT, JSON.stringify(spec)];
+  // The v1 SDK's Streamable HTTP client adds an abort listener per request to one long-lived
+  // signal, so Node prints a MaxListenersExceeded warning per call after the first 1,500;
+  // writing thousands of warnings would load the client, not the server under test.
+  const args = ['--no-warnings', '--import', 'tsx', WORKER_SCRIPT, JSON.stringify(spec)];
   const stdout = await ctx.processes.run(`worker (${name})`, NODE, args, timeoutMs, REPO_ROOT);
   const last = stdout.trim().split('\n').pop() ?? '';
   return JSON.parse(last) as WorkerResult;
