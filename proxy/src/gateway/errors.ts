@@ -2,6 +2,7 @@ import { ProtocolError as BackendProtocolError, SdkError, SdkErrorCode } from '@
 import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 import { errorMessage } from '../log.js';
 import { BackendUnavailableError } from '../registry/errors.js';
+import { BackendRpcError, WireClosedError, WireTimeoutError } from '../registry/wire.js';
 
 /**
  * The one mapping from what went wrong to what a client receives. A backend's own JSON-RPC
@@ -11,6 +12,23 @@ import { BackendUnavailableError } from '../registry/errors.js';
 export function toClientError(error: unknown, backend: string, method: string): ProtocolError {
   if (error instanceof ProtocolError) return error;
   if (error instanceof BackendProtocolError) return new ProtocolError(error.code, error.message, error.data);
+  if (error instanceof BackendRpcError) return new ProtocolError(error.code, error.message, error.data);
+  if (error instanceof WireTimeoutError) {
+    return new ProtocolError(
+      ProtocolErrorCode.InternalError,
+      `backend "${backend}" did not answer ${method} in time`,
+      {
+        backend,
+      },
+    );
+  }
+  if (error instanceof WireClosedError) {
+    return new ProtocolError(
+      ProtocolErrorCode.InternalError,
+      `backend "${backend}" closed the connection during ${method}`,
+      { backend },
+    );
+  }
   if (error instanceof BackendUnavailableError) {
     return new ProtocolError(ProtocolErrorCode.InternalError, error.message, { backend });
   }

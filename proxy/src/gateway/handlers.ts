@@ -1,4 +1,4 @@
-import type { Client, RequestOptions, StandardSchemaV1 } from '@modelcontextprotocol/client';
+import type { Progress } from '@modelcontextprotocol/client';
 import type { Implementation, Result, ServerContext } from '@modelcontextprotocol/server';
 import { ProtocolError, ProtocolErrorCode, Server } from '@modelcontextprotocol/server';
 import { routeResource } from '../catalog/catalog.js';
@@ -23,13 +23,7 @@ export interface SessionServerDeps {
   log: Logger;
 }
 
-type Meta = Record<string, unknown> | undefined;
 type Params = Record<string, unknown>;
-
-/** Results pass through as the backend sent them (see `relayed` below). */
-const unvalidated: StandardSchemaV1<unknown, Result> = {
-  '~standard': { version: 1, vendor: 'multi-mcp', validate: (value) => ({ value: value as Result }) },
-};
 
 function invalidParams(method: string, field: string): ProtocolError {
   return new ProtocolError(
@@ -83,29 +77,26 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
   const log = deps.log.with({ [Field.session]: session?.id ?? deps.kind });
 
   /** Relays one request to `backend`, with the client's cancellation, timeout and progress. */
-  const relay = async <T>(
+  const relay = async (
     backend: Backend,
     method: string,
+    params: Params,
     ctx: RelayContext,
-    meta: Meta,
-    send: (client: Client, options: RequestOptions, meta: Meta) => Promise<T>,
-  ): Promise<T> => {
+  ): Promise<Result> => {
     // The client's progress token is re-emitted under the backend's own token, never passed on.
-    const { progressToken, ...forwardMeta } = meta ?? {};
-    const options = backend.requestOptions({
-      signal: ctx.signal,
-      ...(progressToken !== undefined && {
-        resetTimeoutOnProgress: true,
-        onprogress: (progress) => {
-          void ctx
-            .notify({ method: 'notifications/progress', params: { ...progress, progressToken } })
-            .catch(() => {});
-        },
-      }),
-    });
+    const { _meta, ...rest } = params;
+    const { progressToken, ...meta } = (_meta ?? {}) as Record<string, unknown>;
+    const forwarded = Object.keys(meta).length > 0 ? { ...rest, _meta: meta } : rest;
+    const onprogress =
+      progressToken === undefined
+        ? undefined
+        : (progress: Progress): void =>
+            void ctx
+              .notify({ method: 'notifications/progress', params: { ...progress, progressToken } })
+              .catch(() => {});
     try {
       return await tracked(session, backend.name, () =>
-        send(backend.connection(), options, Object.keys(forwardMeta).length ? forwardMeta : undefined),
+        backend.relay(method, forwarded, { signal: ctx.signal, ...(onprogress && { onprogress }) }),
       );
     } catch (error) {
       const clientError = toClientError(error, backend.name, method);
@@ -186,17 +177,8 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     },
   };
 
-  const forward = (
-    backendName: string,
-    method: string,
-    params: Params,
-    ctx: RelayContext,
-  ): Promise<Result> => {
-    const { _meta, ...rest } = params;
-    return relay(backendFor(backendName), method, ctx, _meta as Meta, (client, options, meta) =>
-      client.request({ method, params: meta ? { ...rest, _meta: meta } : rest }, unvalidated, options),
-    );
-  };
+  const forward = (backendName: string, method: string, params: Params, ctx: RelayContext): Promise<Result> =>
+    relay(backendFor(backendName), method, params, ctx);
 
   server.fallbackRequestHandler = async (request, ctx) => {
     const handle = relayed[request.method];
@@ -214,10 +196,7 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     const owner = routeResource(catalog.current(), uri);
     const backend = owner ? registry.get(owner) : undefined;
     if (backend?.state !== 'ready' || !backend.capabilities?.resources?.subscribe) return;
-    await backend
-      .connection()
-      .request({ method: 'resources/unsubscribe', params: { uri } }, backend.requestOptions())
-      .catch(() => {});
+    await backend.relay('resources/unsubscribe', { uri }, {}).catch(() => {});
   };
 
   server.setRequestHandler('resources/subscribe', async (request, ctx) => {
@@ -228,9 +207,7 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     session?.subscriptions.add(uri);
     const backend = backendFor(owner);
     if (first && backend.capabilities?.resources?.subscribe) {
-      await relay(backend, 'resources/subscribe', relayContextOf(ctx), undefined, (client, options) =>
-        client.request({ method: 'resources/subscribe', params: { uri } }, options),
-      );
+      await relay(backend, 'resources/subscribe', { uri }, relayContextOf(ctx));
     }
     return {};
   });

@@ -6,10 +6,10 @@ import type {
   ListRootsResult,
   LoggingMessageNotification,
   Prompt,
-  RequestOptions,
   Resource,
   ResourceTemplateType as ResourceTemplate,
   ResourceUpdatedNotification,
+  Result,
   ServerCapabilities,
   Tool,
   Transport,
@@ -21,6 +21,8 @@ import { Field, errorMessage } from '../log.js';
 import type { BackoffPolicy } from './backoff.js';
 import { backoffDelay } from './backoff.js';
 import { BackendUnavailableError, withTimeout } from './errors.js';
+import type { RawRequestOptions } from './wire.js';
+import { RawWire } from './wire.js';
 import type { BackendTransportKind } from './transports.js';
 import { remoteTransport, stdioTransport } from './transports.js';
 
@@ -85,6 +87,8 @@ export class Backend {
   lists: BackendLists = emptyLists;
 
   private client: Client | undefined;
+  private wire: RawWire | undefined;
+  private readonly wires = new WeakMap<Client, RawWire>();
   /** Clients of the connection attempt in progress, closed if it fails, times out or is stopped. */
   private opening: Client[] = [];
   /** Bumped by every attempt and by stop(): an attempt whose generation is stale gives up quietly. */
@@ -124,6 +128,7 @@ export class Backend {
     clearTimeout(this.retryTimer);
     const clients = [...this.opening, ...(this.client ? [this.client] : [])];
     this.client = undefined;
+    this.wire = undefined;
     this.opening = [];
     this.settle?.();
     await Promise.all(clients.map((c) => c.close().catch(() => {})));
@@ -137,9 +142,16 @@ export class Backend {
     return this.client;
   }
 
-  /** Default per-request options: the backend's timeout, reset by progress. */
-  requestOptions(extra: RequestOptions = {}): RequestOptions {
-    return { timeout: this.timeoutMs, ...extra };
+  /** Relays one request raw (see wire.ts): the backend's result or error comes back as it sent it. */
+  relay(
+    method: string,
+    params: Record<string, unknown>,
+    options: Omit<RawRequestOptions, 'timeoutMs'>,
+  ): Promise<Result> {
+    if (this.state !== 'ready' || !this.wire) {
+      return Promise.reject(new BackendUnavailableError(this.name, this.state, this.error));
+    }
+    return this.wire.request(method, params, { timeoutMs: this.timeoutMs, ...options });
   }
 
   private async connect(): Promise<void> {
@@ -158,6 +170,7 @@ export class Backend {
       if (stale()) return;
       this.opening = [];
       this.client = client;
+      this.wire = this.wires.get(client);
       this.serverInfo = client.getServerVersion();
       this.capabilities = client.getServerCapabilities();
       this.instructions = client.getInstructions();
@@ -202,10 +215,12 @@ export class Backend {
 
   private async openWith(kind: BackendTransportKind, transport: Transport): Promise<Client> {
     const client = this.newClient();
+    const wire = new RawWire(transport);
+    this.wires.set(client, wire);
     this.opening.push(client);
     this.transportKind = kind;
     this.lastTransportError = undefined;
-    await client.connect(transport);
+    await client.connect(wire);
     return client;
   }
 
@@ -284,6 +299,7 @@ export class Backend {
     this.error = truncate(reason);
     this.lists = emptyLists;
     this.client = undefined;
+    this.wire = undefined;
     this.setState('failed');
     const delay = backoffDelay(this.options.backoff, this.attempt++);
     this.log.warn('backend failed, retrying', {
