@@ -119,10 +119,13 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
 
   const handle: RequestHandler = async (req, res) => {
     try {
+      // A request naming a live session is 2025-era by definition: skip classifying it (the hot path).
+      const sessionHeader = req.headers['mcp-session-id'];
       const legacy =
-        req.body === undefined
+        (typeof sessionHeader === 'string' && transports.has(sessionHeader)) ||
+        (req.body === undefined
           ? await isLegacyRequest(await toWebRequest(req), undefined, { maxRequestBodySize: maxBodyBytes })
-          : await isLegacyRequest(headersOnly(req), req.body);
+          : await isLegacyRequest(headersOnly(req), req.body));
       if (legacy) await serveLegacy(req, res);
       else await modernNode(req, res, req.body);
     } catch (error) {
