@@ -38,10 +38,6 @@ function stringParam(params: Params, field: string, method: string): string {
   return value;
 }
 
-/**
- * One low-level `Server` (backend JSON Schemas pass through untouched) whose handlers
- * answer lists from the catalog and relay everything else to the backend that owns it.
- */
 /** A session's server, and the relay handlers its front door may call around it (see fastpath.ts). */
 export interface SessionServer {
   server: Server;
@@ -52,6 +48,10 @@ function relayContextOf(ctx: ServerContext): RelayContext {
   return { signal: ctx.mcpReq.signal, notify: ctx.mcpReq.notify };
 }
 
+/**
+ * One low-level `Server` (backend JSON Schemas pass through untouched) whose handlers
+ * answer lists from the catalog and relay everything else to the backend that owns it.
+ */
 export function createSessionServer(deps: SessionServerDeps): SessionServer {
   const { registry, catalog } = deps;
   const server = new Server(deps.serverInfo, {
@@ -180,8 +180,12 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
   const forward = (backendName: string, method: string, params: Params, ctx: RelayContext): Promise<Result> =>
     relay(backendFor(backendName), method, params, ctx);
 
+  // Own keys only: a method named "constructor" must not find Object's.
+  const relayedFor = (method: string): RelayHandler | undefined =>
+    Object.hasOwn(relayed, method) ? relayed[method] : undefined;
+
   server.fallbackRequestHandler = async (request, ctx) => {
-    const handle = relayed[request.method];
+    const handle = relayedFor(request.method);
     if (!handle)
       throw new ProtocolError(ProtocolErrorCode.MethodNotFound, `Method not found: ${request.method}`);
     return handle(request.params ?? {}, relayContextOf(ctx));
@@ -234,5 +238,5 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     return {};
   });
 
-  return { server, relayedFor: (method) => (Object.hasOwn(relayed, method) ? relayed[method] : undefined) };
+  return { server, relayedFor };
 }
