@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const WORKER_SCRIPT = fileURLToPath(new URL('./client.ts', import.meta.url));
+export const BYTE_RELAY = fileURLToPath(new URL('./byte-relay.ts', import.meta.url));
 export const PROXY_CLI = join(REPO_ROOT, 'proxy', 'dist', 'cli.js');
 export const NODE = process.execPath;
 

@@ -19,6 +19,7 @@ import {
 import {
   DIRECT_TOOL,
   PROXY_TOOL,
+  byteRelayStdioTarget,
   directStdioTarget,
   proxyStdioTarget,
   startEverythingHttp,
@@ -145,6 +146,11 @@ function latencyScenarios(ctx: Context): LatencyScenario[] {
         outcome: { section: 'stdio', scenario: 'stdio direct', baseline: true },
         tool: DIRECT_TOOL,
         prepare: stdioTarget((c) => directStdioTarget(c.workDir)),
+      },
+      {
+        outcome: { section: 'stdio', scenario: 'stdio via byte relay', baseline: false },
+        tool: DIRECT_TOOL,
+        prepare: stdioTarget((c) => byteRelayStdioTarget(c.workDir)),
       },
       {
         outcome: { section: 'stdio', scenario: 'stdio via proxy', baseline: false },

@@ -2,7 +2,7 @@
 // backend command (server-everything over stdio), so the only difference measured is the hop in between.
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EVERYTHING_BIN, NODE, PROXY_CLI, SUPERGATEWAY_BIN } from './paths.js';
+import { BYTE_RELAY, EVERYTHING_BIN, NODE, PROXY_CLI, SUPERGATEWAY_BIN } from './paths.js';
 import type { Processes, Started } from './processes.js';
 import { freePort, waitReady } from './readiness.js';
 import type { StdioTarget } from './worker-protocol.js';
@@ -41,6 +41,16 @@ export function directStdioTarget(logDir: string): StdioTarget {
     command: NODE,
     args: EVERYTHING_STDIO,
     stderrLog: join(logDir, 'direct-stdio.log'),
+  };
+}
+
+/** The same backend behind a process that only copies bytes: the floor of any Node.js hop. */
+export function byteRelayStdioTarget(logDir: string): StdioTarget {
+  return {
+    kind: 'stdio',
+    command: NODE,
+    args: ['--import', 'tsx', BYTE_RELAY, NODE, ...EVERYTHING_STDIO],
+    stderrLog: join(logDir, 'byte-relay-stdio.log'),
   };
 }
 
