@@ -125,6 +125,13 @@ describe('routing and pass-through (v1 client over Streamable HTTP)', () => {
     expect(beta.structuredContent).toEqual({ name: 'beta' });
   });
 
+  it('keeps state in a stateful backend (server-memory) across calls', async () => {
+    const entity = { name: 'multi-mcp', entityType: 'project', observations: ['one endpoint, many servers'] };
+    await client.callTool({ name: 'memory__create_entities', arguments: { entities: [entity] } });
+    const graph = await client.callTool({ name: 'memory__read_graph', arguments: {} });
+    expect(JSON.stringify(graph)).toContain('one endpoint, many servers');
+  });
+
   it('returns structured output and resource links exactly as the backend sent them', async () => {
     for (const [name, args] of [
       ['get-structured-content', { location: 'New York' }],

@@ -2,7 +2,7 @@ import { Client, InMemoryTransport, ProtocolError } from '@modelcontextprotocol/
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultNaming } from '../catalog/names.js';
 import type { BackendSpec } from '../config/contract.js';
-import { silentLogger } from '../log.js';
+import { createLogger } from '../log.js';
 import type { Proxy } from '../proxy.js';
 import { createProxy } from '../proxy.js';
 import { withFastPath } from './fastpath.js';
@@ -29,10 +29,15 @@ describe('gateway over real stdio backends', () => {
   let proxy: Proxy;
   let client: Client;
 
+  const logLines: string[] = [];
+
   beforeAll(async () => {
-    proxy = createProxy({ log: silentLogger, naming: defaultNaming });
+    proxy = createProxy({ log: createLogger('info', (line) => logLines.push(line)), naming: defaultNaming });
     await proxy.registry.sync('file', {
       calculator: fixture('calculator.ts'),
+      // Names unchanged, and only the tools the filter lets through.
+      plain: { ...fixture('unit-converter.ts'), prefix: '' },
+      filtered: { ...fixture('calculator.ts'), tools: { include: ['add', 'sub*'], exclude: ['subtract'] } },
       weather: fixture('weather.ts'),
       alpha: fixture('echo-named.ts', 'alpha'),
       beta: fixture('echo-named.ts', 'beta'),
@@ -55,6 +60,20 @@ describe('gateway over real stdio backends', () => {
       expect.arrayContaining(['calculator__add', 'weather__get_forecast', 'alpha__echo', 'beta__echo']),
     );
     expect(names.some((n) => n.startsWith('broken__') || n.startsWith('silent__'))).toBe(false);
+  });
+
+  it('exposes names unchanged with an empty prefix and applies tool filters', async () => {
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    expect(names).toContain('convert');
+    expect(names.filter((n) => n.startsWith('filtered__'))).toEqual(['filtered__add']);
+    const result = await client.callTool({ name: 'convert', arguments: { value: 1, from: 'km', to: 'm' } });
+    expect(JSON.stringify(result.content)).toContain('1000');
+  });
+
+  it('logs each backend’s stderr tagged with the backend name', () => {
+    const line = logLines.find((l) => l.includes('crash-at-start: failing on purpose'));
+    expect(line).toMatch(/backend=broken/);
+    expect(line).toMatch(/stream=stderr/);
   });
 
   it('routes the same tool name on two backends to each backend', async () => {
