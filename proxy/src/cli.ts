@@ -116,6 +116,11 @@ async function main(): Promise<void> {
   program.parse();
   const options = program.opts<CliOptions>();
   const log = createLogger(options.logLevel);
+  // A promise some library forgot to handle must not take every client's sessions down with it:
+  // log it loudly and keep serving. (Uncaught exceptions still end the process: state may be broken.)
+  process.on('unhandledRejection', (reason) =>
+    log.error('unhandled rejection', { error: errorMessage(reason) }),
+  );
 
   const configPath = options.config ?? resolveDefaultConfigPath(process.cwd(), SHIPPED_EXAMPLE);
   // With no config at all (a container whose backends come from the admin API or the operator)
