@@ -1,4 +1,3 @@
-import { ProtocolError as BackendProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/client';
 import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 import { errorMessage } from '../log.js';
 import { BackendUnavailableError } from '../registry/errors.js';
@@ -11,15 +10,12 @@ import { BackendRpcError, WireClosedError, WireTimeoutError } from '../registry/
  */
 export function toClientError(error: unknown, backend: string, method: string): ProtocolError {
   if (error instanceof ProtocolError) return error;
-  if (error instanceof BackendProtocolError) return new ProtocolError(error.code, error.message, error.data);
   if (error instanceof BackendRpcError) return new ProtocolError(error.code, error.message, error.data);
   if (error instanceof WireTimeoutError) {
     return new ProtocolError(
       ProtocolErrorCode.InternalError,
       `backend "${backend}" did not answer ${method} in time`,
-      {
-        backend,
-      },
+      { backend },
     );
   }
   if (error instanceof WireClosedError) {
@@ -31,15 +27,6 @@ export function toClientError(error: unknown, backend: string, method: string): 
   }
   if (error instanceof BackendUnavailableError) {
     return new ProtocolError(ProtocolErrorCode.InternalError, error.message, { backend });
-  }
-  if (error instanceof SdkError) {
-    const reason =
-      error.code === SdkErrorCode.RequestTimeout
-        ? `did not answer ${method} in time`
-        : error.code === SdkErrorCode.ConnectionClosed
-          ? `closed the connection during ${method}`
-          : `failed ${method}: ${error.message}`;
-    return new ProtocolError(ProtocolErrorCode.InternalError, `backend "${backend}" ${reason}`, { backend });
   }
   return new ProtocolError(
     ProtocolErrorCode.InternalError,

@@ -15,7 +15,7 @@ import type {
   Transport,
 } from '@modelcontextprotocol/client';
 import type { BackendSpec } from '../config/contract.js';
-import { isStdioBackend } from '../config/contract.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_TIMEOUT_MS, isStdioBackend } from '../config/contract.js';
 import type { Logger } from '../log.js';
 import { Field, errorMessage } from '../log.js';
 import type { BackoffPolicy } from './backoff.js';
@@ -63,8 +63,12 @@ export interface BackendOptions {
   clientInfo: Implementation;
 }
 
-const DEFAULT_TIMEOUT_MS = 60_000;
-const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
+/** An open connection: the SDK client, and the raw wire under it that relayed calls use. */
+interface Connection {
+  client: Client;
+  wire: RawWire;
+}
+
 const MAX_LIST_PAGES = 100;
 
 /**
@@ -88,7 +92,6 @@ export class Backend {
 
   private client: Client | undefined;
   private wire: RawWire | undefined;
-  private readonly wires = new WeakMap<Client, RawWire>();
   /** Clients of the connection attempt in progress, closed if it fails, times out or is stopped. */
   private opening: Client[] = [];
   /** Bumped by every attempt and by stop(): an attempt whose generation is stale gives up quietly. */
@@ -161,7 +164,11 @@ export class Backend {
     this.opening = [];
     const connectTimeoutMs = this.spec.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     try {
-      const client = await withTimeout(this.open(), connectTimeoutMs, `backend "${this.name}" initialize`);
+      const { client, wire } = await withTimeout(
+        this.open(),
+        connectTimeoutMs,
+        `backend "${this.name}" initialize`,
+      );
       const lists = await withTimeout(
         this.listAll(client),
         connectTimeoutMs,
@@ -170,7 +177,7 @@ export class Backend {
       if (stale()) return;
       this.opening = [];
       this.client = client;
-      this.wire = this.wires.get(client);
+      this.wire = wire;
       this.serverInfo = client.getServerVersion();
       this.capabilities = client.getServerCapabilities();
       this.instructions = client.getInstructions();
@@ -197,7 +204,7 @@ export class Backend {
   }
 
   /** Opens a connection over the spec's transport; a URL without one tries Streamable HTTP, then SSE. */
-  private async open(): Promise<Client> {
+  private async open(): Promise<Connection> {
     const spec = this.spec;
     if (isStdioBackend(spec)) return this.openWith('stdio', stdioTransport(spec, this.log));
     if (spec.transport) return this.openWith(spec.transport, remoteTransport(spec, spec.transport));
@@ -213,15 +220,14 @@ export class Backend {
     }
   }
 
-  private async openWith(kind: BackendTransportKind, transport: Transport): Promise<Client> {
+  private async openWith(kind: BackendTransportKind, transport: Transport): Promise<Connection> {
     const client = this.newClient();
     const wire = new RawWire(transport);
-    this.wires.set(client, wire);
     this.opening.push(client);
     this.transportKind = kind;
     this.lastTransportError = undefined;
     await client.connect(wire);
-    return client;
+    return { client, wire };
   }
 
   private newClient(): Client {
