@@ -1,6 +1,6 @@
 // Bounded readiness checks: every wait has a deadline and gives up early, with the server's log, when the
 // server has already exited.
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { logTail, type Started } from './processes.js';
 
@@ -53,15 +53,4 @@ export async function waitReady(server: Started, check: ReadyCheck, timeoutMs = 
   );
 }
 
-/** A loopback port that was free a moment ago; the server under test binds it right after. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error('no port assigned'))));
-    });
-  });
-}
+export { freePort } from '../support/net.js';

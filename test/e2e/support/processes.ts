@@ -1,6 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { cliPath } from './paths.js';
 
 /** Every process a test file starts, so `stopAll()` in afterAll can end them whatever happened. */
@@ -83,14 +82,7 @@ export function waitForExit(proc: Started, ms = 20_000): Promise<number | null> 
   });
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
+export { freePort } from '../../support/net.js';
 
 export interface RunningProxy extends Started {
   url: string;
