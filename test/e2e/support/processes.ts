@@ -1,6 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { cliPath } from './paths.js';
 
 /** Every process a test file starts, so `stopAll()` in afterAll can end them whatever happened. */
@@ -84,6 +83,7 @@ export function waitForExit(proc: Started, ms = 20_000): Promise<number | null> 
 }
 
 export { freePort } from '../../support/net.js';
+export { descendants, isRunning } from '../../support/procfs.js';
 
 export interface RunningProxy extends Started {
   url: string;
@@ -121,44 +121,4 @@ export async function waitUntil(probe: () => Promise<boolean>, ms: number, what:
     if (Date.now() > deadline) throw new Error(`${what} not true within ${ms} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-}
-
-/** Every process descending from `pid`, read from /proc (Linux), children before their children. */
-export function descendants(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = readStat(Number(entry));
-    if (!stat) continue;
-    const list = children.get(stat.ppid) ?? [];
-    list.push(Number(entry));
-    children.set(stat.ppid, list);
-  }
-  const found: number[] = [];
-  const queue = [pid];
-  while (queue.length > 0) {
-    for (const child of children.get(queue.shift() as number) ?? []) {
-      found.push(child);
-      queue.push(child);
-    }
-  }
-  return found;
-}
-
-/** True while `pid` is a running process (a zombie, dead but not yet reaped, does not count). */
-export function isRunning(pid: number): boolean {
-  const stat = readStat(pid);
-  return stat !== undefined && stat.state !== 'Z' && stat.state !== 'X';
-}
-
-function readStat(pid: number): { state: string; ppid: number } | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // The command name is parenthesized and may hold spaces or parentheses: fields follow the last ')'.
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { state: fields[0] ?? '?', ppid: Number(fields[1]) };
 }
