@@ -194,7 +194,8 @@ async function main(): Promise<void> {
       proxy.startDraining();
       stopAdmitting();
     },
-    inFlight: () => callsInFlight() + proxy.registry.inFlight(),
+    // Relayed calls are inside front door requests (HTTP) or are all there is to count (stdio).
+    inFlight: () => Math.max(callsInFlight(), proxy.registry.inFlight()),
     close: async () => {
       await closeFrontDoor().catch(() => {});
       await proxy.close();

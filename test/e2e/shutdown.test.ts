@@ -16,7 +16,7 @@ import {
 // SIGTERM as a kubelet sends it, against a real proxy whose backends are process trees; what
 // survives is read from the process table, not assumed.
 
-const DRAIN_MS = 5_000;
+const DRAIN_MS = 8_000;
 const INITIALIZE = {
   jsonrpc: '2.0',
   id: 1,
@@ -73,6 +73,7 @@ describe('SIGTERM', () => {
 
     const signalled = Date.now();
     proxy.child.kill('SIGTERM');
+    await waitForOutput(proxy, /shutting down reason=SIGTERM/);
 
     const ready = await fetch(`${proxy.url}/readyz`);
     expect(ready.status).toBe(503);
@@ -88,6 +89,9 @@ describe('SIGTERM', () => {
       /shutting down and accepts no new sessions/,
     );
 
+    const metrics = await fetch(`${proxy.url}/metrics`).then((r) => r.text());
+    expect(metrics).toMatch(/^multi_mcp_draining 1$/m);
+
     const result = (await call) as { content: { text: string }[] };
     expect(result.content[0]?.text).toBe('slept 2000 ms');
 
@@ -95,6 +99,24 @@ describe('SIGTERM', () => {
     expect(Date.now() - signalled).toBeLessThan(DRAIN_MS);
     await noneRunning(tree);
     expect(proxy.output()).toMatch(/shutting down reason=SIGTERM/);
+  });
+
+  it('cuts calls that outlast --drain-timeout-ms and still exits 0 with no process behind', async () => {
+    const drainMs = 1_000;
+    const { proxy, tree } = await startTrees(drainMs);
+    const client = await v1Http(proxy.url);
+    const call = client.callTool({ name: 'tree__sleep', arguments: { ms: 20_000 } });
+    call.catch(() => {});
+    await waitForOutput(proxy, /sleeping 20000 ms backend=tree/);
+
+    const signalled = Date.now();
+    proxy.child.kill('SIGTERM');
+    // Closing takes at most a few seconds after the drain (sessions, then each process tree's grace).
+    expect(await waitForExit(proxy, drainMs + 10_000)).toBe(0);
+    expect(Date.now() - signalled).toBeGreaterThanOrEqual(drainMs);
+    // (The client is not told: its response stream just ends, as with any lost connection.)
+    expect(proxy.output()).toMatch(/drain timed out; cutting the calls still in flight calls=1/);
+    await noneRunning(tree);
   });
 
   it('exits at once on a second signal, killing every backend process tree', async () => {
