@@ -2,11 +2,15 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, loadConfigFile, resolveDefaultConfigPath } from './config/index.js';
+import type { ConfigWatcher } from './config/index.js';
+import { ConfigError, loadConfigFile, resolveDefaultConfigPath, watchConfigFile } from './config/index.js';
 import { startHttpFrontDoor } from './http/index.js';
-import type { LogLevel } from './log.js';
+import type { LogLevel, Logger } from './log.js';
 import { LOG_LEVELS, createLogger, errorMessage } from './log.js';
+import type { Proxy } from './proxy.js';
 import { createProxy } from './proxy.js';
+import { killAllProcessTreesNow } from './registry/processes.js';
+import { createShutdown } from './shutdown.js';
 import { startStdioFrontDoor } from './stdio.js';
 import { VERSION } from './version.js';
 
@@ -94,6 +98,12 @@ const program = new Command('multi-mcp')
     'how long lists wait at startup for backends to connect',
     integer('--startup-timeout-ms', 0, 600_000),
     15_000,
+  )
+  .option(
+    '--drain-timeout-ms <ms>',
+    'on SIGTERM, and when a backend is removed or replaced, how long calls in flight may finish',
+    integer('--drain-timeout-ms', 0, 600_000),
+    10_000,
   );
 
 interface CliOptions {
@@ -110,6 +120,7 @@ interface CliOptions {
   sessionIdleMs: number;
   maxBodyBytes: number;
   startupTimeoutMs: number;
+  drainTimeoutMs: number;
 }
 
 async function main(): Promise<void> {
@@ -131,14 +142,20 @@ async function main(): Promise<void> {
       : await loadConfigFile(configPath);
   log.info('config loaded', { path: config.path, backends: Object.keys(config.backends).length });
 
+  // Whatever way the process ends, no backend process tree outlives it.
+  process.on('exit', killAllProcessTreesNow);
   const proxy = createProxy({
     log,
     naming: { separator: options.separator, maxLength: options.maxNameLength },
+    drainMs: options.drainTimeoutMs,
   });
   await proxy.registry.sync(FILE_OWNER, config.backends);
   const ready = proxy.markReadyWhenSettled(options.startupTimeoutMs);
+  const watcher = await watchConfig(config.path === '(none)' ? undefined : config.path, proxy, log);
 
   let closeFrontDoor: () => Promise<void>;
+  let stopAdmitting: () => void = () => {};
+  let callsInFlight: () => number = () => 0;
   let done: Promise<void>;
   if (options.transport === 'stdio') {
     const stdio = startStdioFrontDoor(proxy, log);
@@ -155,6 +172,8 @@ async function main(): Promise<void> {
       ...(options.adminToken && { adminToken: options.adminToken }),
     });
     closeFrontDoor = http.close;
+    stopAdmitting = http.stopAdmitting;
+    callsInFlight = http.callsInFlight;
     done = new Promise(() => {});
     log.info('listening', {
       mcp: `${http.url}/mcp`,
@@ -167,21 +186,52 @@ async function main(): Promise<void> {
     log.info('ready', { backends: states.join(',') });
   });
 
-  let stopping = false;
-  const stop = async (why: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    log.info('shutting down', { reason: why });
-    const forced = setTimeout(() => process.exit(1), 10_000);
-    forced.unref();
-    await closeFrontDoor().catch(() => {});
-    await proxy.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  const shutdown = createShutdown({
+    log,
+    drainTimeoutMs: options.drainTimeoutMs,
+    beginDrain: () => {
+      watcher?.close();
+      proxy.startDraining();
+      stopAdmitting();
+    },
+    // Relayed calls are inside front door requests (HTTP) or are all there is to count (stdio).
+    inFlight: () => Math.max(callsInFlight(), proxy.registry.inFlight()),
+    close: async () => {
+      await closeFrontDoor().catch(() => {});
+      await proxy.close();
+    },
+    exit: (code) => process.exit(code),
+  });
+  process.on('SIGINT', () => shutdown.signal('SIGINT'));
+  process.on('SIGTERM', () => shutdown.signal('SIGTERM'));
   await done;
-  await stop('client closed stdin');
+  // The only client went away: nobody is left to receive what a drain would finish.
+  await shutdown.stop('client closed stdin', { drain: false });
+}
+
+/** Applies every edit of the config file as the `file` owner's snapshot (see config/watch.ts). */
+async function watchConfig(
+  path: string | undefined,
+  proxy: Proxy,
+  log: Logger,
+): Promise<ConfigWatcher | undefined> {
+  // The shipped example is read-only documentation, not a file anyone edits under a running proxy.
+  if (path === undefined || path === SHIPPED_EXAMPLE) return undefined;
+  return watchConfigFile({
+    path,
+    log,
+    load: (file) => loadConfigFile(file),
+    apply: async (next) => {
+      const result = await proxy.registry.sync(FILE_OWNER, next.backends);
+      return {
+        created: result.created.join(',') || undefined,
+        updated: result.updated.join(',') || undefined,
+        removed: result.removed.join(',') || undefined,
+        unchanged: result.unchanged.length,
+      };
+    },
+    onReload: (outcome) => proxy.configReloads[outcome]++,
+  });
 }
 
 main().catch((error: unknown) => {

@@ -1,4 +1,5 @@
 import type { CatalogStore } from './catalog/store.js';
+import type { ReloadOutcome } from './config/watch.js';
 import { createCatalogStore } from './catalog/store.js';
 import type { NamingOptions } from './catalog/names.js';
 import type { Gateway } from './gateway/gateway.js';
@@ -12,6 +13,8 @@ export interface ProxyOptions {
   log: Logger;
   naming: NamingOptions;
   backoff?: BackoffPolicy;
+  /** How long a removed or replaced backend may finish its calls in flight (default 10 s). */
+  drainMs?: number;
   instructions?: string;
 }
 
@@ -24,11 +27,17 @@ export interface Proxy {
   isReady(): boolean;
   /** Waits (at most `timeoutMs`) for the backends registered so far to connect or fail, then opens lists. */
   markReadyWhenSettled(timeoutMs: number): Promise<void>;
+  /** True once shutdown has begun: /readyz fails and front doors admit no new sessions. */
+  isDraining(): boolean;
+  startDraining(): void;
+  /** Config file reloads so far, by outcome (the watcher counts, /metrics reads). */
+  readonly configReloads: Record<ReloadOutcome, number>;
   close(): Promise<void>;
 }
 
 export function createProxy(options: ProxyOptions): Proxy {
   let ready = false;
+  let draining = false;
   let open: () => void = () => {};
   const readyPromise = new Promise<void>((resolve) => (open = resolve));
   const gateway = createGateway({
@@ -42,6 +51,7 @@ export function createProxy(options: ProxyOptions): Proxy {
     clientInfo: { name: 'multi-mcp', version: VERSION },
     hooks: gateway.backendHooks,
     ...(options.backoff && { backoff: options.backoff }),
+    ...(options.drainMs !== undefined && { drainMs: options.drainMs }),
   });
   const catalog = createCatalogStore(registry, options.naming, options.log);
   gateway.attach(registry, catalog);
@@ -58,6 +68,11 @@ export function createProxy(options: ProxyOptions): Proxy {
       ready = true;
       open();
     },
+    isDraining: () => draining,
+    startDraining: () => {
+      draining = true;
+    },
+    configReloads: { ok: 0, failed: 0 },
     close: () => registry.close(),
   };
 }

@@ -2,7 +2,7 @@
 // set by a flag or an environment variable (flags win), so CI and humans can size runs without editing.
 import { parseArgs } from 'node:util';
 
-export const SECTIONS = ['stdio', 'http', 'capacity'] as const;
+export const SECTIONS = ['stdio', 'http', 'capacity', 'churn'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -14,6 +14,8 @@ export interface BenchOptions {
   /** Latency scenarios run this many times, interleaved; medians are reported. */
   rounds: number;
   sections: Set<Section>;
+  /** Stdio backends the churn scenario adds and removes. */
+  churnBackends: number;
 }
 
 const FULL = {
@@ -23,6 +25,7 @@ const FULL = {
   capacitySeconds: 10,
   capacityConnections: 16,
   rounds: 1,
+  churnBackends: 100,
 };
 const QUICK = {
   callsC1: 300,
@@ -31,11 +34,13 @@ const QUICK = {
   capacitySeconds: 3,
   capacityConnections: 16,
   rounds: 1,
+  churnBackends: 20,
 };
 
-export const USAGE = `usage: npm run bench -- [--quick] [--only=stdio,http,capacity]
+export const USAGE = `usage: npm run bench -- [--quick] [--only=stdio,http,capacity,churn]
   [--calls-c1=N] [--calls-c16=N] [--warmup=N] [--duration=SECONDS] [--connections=N] [--rounds=N]
-environment: BENCH_QUICK=1 BENCH_ONLY BENCH_CALLS_C1 BENCH_CALLS_C16 BENCH_WARMUP BENCH_DURATION BENCH_CONNECTIONS BENCH_ROUNDS`;
+  [--churn-backends=N]
+environment: BENCH_QUICK=1 BENCH_ONLY BENCH_CALLS_C1 BENCH_CALLS_C16 BENCH_WARMUP BENCH_DURATION BENCH_CONNECTIONS BENCH_ROUNDS BENCH_CHURN_BACKENDS`;
 
 function count(name: string, flag: string | undefined, env: string | undefined, fallback: number): number {
   const raw = flag ?? env;
@@ -70,6 +75,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       duration: { type: 'string' },
       connections: { type: 'string' },
       rounds: { type: 'string' },
+      'churn-backends': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -89,5 +95,11 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     ),
     rounds: count('--rounds', values.rounds, env.BENCH_ROUNDS, base.rounds),
     sections: sections(values.only ?? env.BENCH_ONLY),
+    churnBackends: count(
+      '--churn-backends',
+      values['churn-backends'],
+      env.BENCH_CHURN_BACKENDS,
+      base.churnBackends,
+    ),
   };
 }

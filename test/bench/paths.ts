@@ -7,6 +7,9 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const WORKER_SCRIPT = fileURLToPath(new URL('./client.ts', import.meta.url));
 export const BYTE_RELAY = fileURLToPath(new URL('./byte-relay.ts', import.meta.url));
+export const CHURN_CLIENT = fileURLToPath(new URL('./churn-client.ts', import.meta.url));
+export const HEAP_PROBE = fileURLToPath(new URL('./heap-probe.ts', import.meta.url));
+export const TINY_SERVER = fileURLToPath(new URL('./tiny-server.mjs', import.meta.url));
 export const PROXY_CLI = join(REPO_ROOT, 'proxy', 'dist', 'cli.js');
 export const NODE = process.execPath;
 

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hammer } from './capacity.js';
+import { churnReport, runChurn } from './churn.js';
 import { medianRuns } from './stats.js';
 import { parseOptions, USAGE, type BenchOptions } from './options.js';
 import { NODE, REPO_ROOT, WORKER_SCRIPT } from './paths.js';
@@ -30,6 +31,10 @@ import {
 } from './servers.js';
 import { legacySessionEchoRequest, modernEchoRequest, type RawRequest } from './wire.js';
 import type { LoadRun, StdioTarget, WorkerResult, WorkerTarget } from './worker-protocol.js';
+
+/** One admin request every 100 ms: 100 backends take 10 s to add and 10 s to remove. */
+const CHURN_INTERVAL_MS = 100;
+const CHURN_BASELINE_MS = 5_000;
 
 const progress = (text: string): void => console.error(`bench: ${text}`);
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
@@ -228,6 +233,22 @@ async function bench(ctx: Context): Promise<boolean> {
     );
   }
 
+  let churn: { report?: string; error?: string } | undefined;
+  if (sections.has('churn')) {
+    progress(`churn: ${ctx.options.churnBackends} stdio backends…`);
+    try {
+      const result = await runChurn(ctx.processes, ctx.workDir, ctx.configPath, {
+        backends: ctx.options.churnBackends,
+        intervalMs: CHURN_INTERVAL_MS,
+        baselineMs: CHURN_BASELINE_MS,
+      });
+      churn = { report: churnReport(result) };
+    } catch (error) {
+      progress(`churn failed: ${message(error)}`);
+      churn = { error: message(error) };
+    }
+  }
+
   const concurrencies = ctx.runs.map((run) => run.concurrency);
   if (latency.length > 0) {
     console.log(
@@ -241,11 +262,13 @@ async function bench(ctx: Context): Promise<boolean> {
     );
     console.log(capacityTable(capacity, ctx.options.capacityConnections));
   }
+  if (churn?.report) console.log(`\n${churn.report}`);
   const checks = targetChecks(latency, concurrencies);
   if (checks.length > 0) console.log(`\ntargets (issue #2):\n${checks.join('\n')}`);
   const failures = [
     ...latency.map((o) => ({ name: o.scenario, error: o.error })),
     ...capacity.map((o) => ({ name: `capacity ${o.scenario} (${o.request})`, error: o.error })),
+    { name: 'churn', error: churn?.error },
   ].filter((o) => o.error);
   for (const failure of failures) console.log(`\nFAILED ${failure.name}:\n${failure.error}`);
   return failures.length === 0;

@@ -64,10 +64,15 @@ export function proxyStdioTarget(configPath: string, logDir: string): StdioTarge
   };
 }
 
-export async function startProxyHttp(processes: Processes, configPath: string): Promise<HttpServer> {
+export async function startProxyHttp(
+  processes: Processes,
+  configPath: string,
+  nodeFlags: string[] = [],
+): Promise<HttpServer> {
   assertProxyBuilt();
   const port = await freePort();
   const args = [
+    ...nodeFlags,
     PROXY_CLI,
     '--transport',
     'http',

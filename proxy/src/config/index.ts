@@ -21,3 +21,5 @@ export { ConfigError, formatPath, formatZodIssues } from './errors.js';
 export { expandEnv } from './expand.js';
 export { loadConfigFile, resolveDefaultConfigPath } from './load.js';
 export type { LoadedConfig } from './load.js';
+export { watchConfigFile } from './watch.js';
+export type { ConfigWatcher, ConfigWatchOptions, ReloadOutcome } from './watch.js';

@@ -39,23 +39,72 @@ async function waitFor(what: string, check: () => Promise<boolean> | boolean, ms
   }
 }
 
+/** A request on an open 2025-era session; 404 once the session is gone. */
+async function ping(harness: Harness, id: string): Promise<number> {
+  const response = await harness.call(
+    'POST',
+    '/mcp',
+    { jsonrpc: '2.0', id: 2, method: 'ping' },
+    { ...ACCEPT, 'mcp-session-id': id, 'mcp-protocol-version': '2025-06-18' },
+  );
+  await response.text();
+  return response.status;
+}
+
+async function sessionId(harness: Harness): Promise<string> {
+  const response = await initialize(harness);
+  expect(response.status).toBe(200);
+  const id = response.headers.get('mcp-session-id');
+  if (!id) throw new Error('no session id');
+  return id;
+}
+
 describe('session cap', () => {
-  it('refuses sessions beyond maxSessions with 503 naming the cap, on /mcp and /sse alike', async () => {
+  it('evicts the least recently used idle session to admit a new client', async () => {
+    const harness = await start({ maxSessions: 3 });
+    const first = await sessionId(harness);
+    const second = await sessionId(harness);
+    const third = await sessionId(harness);
+    // The first is used again, so the second is now the least recently used.
+    expect(await ping(harness, first)).toBe(200);
+
+    const fourth = await sessionId(harness);
+    expect(await ping(harness, second)).toBe(404);
+    for (const id of [first, third, fourth]) expect(await ping(harness, id)).toBe(200);
+    expect(harness.proxy.gateway.sessionCount()).toBe(3);
+    const metrics = await harness.call('GET', '/metrics').then((r) => r.text());
+    expect(metrics).toContain('multi_mcp_sessions_evicted_total 1');
+  });
+
+  it('refuses with 503 only when every session is busy, on /mcp and /sse alike', async () => {
     const harness = await start({ maxSessions: 2 });
-    expect((await initialize(harness)).status).toBe(200);
-    expect((await initialize(harness)).status).toBe(200);
+    // Busy: one legacy SSE stream, one 2025-era session with its GET stream open.
+    const streams = new AbortController();
+    const sse = await fetch(`${harness.url}/sse`, { signal: streams.signal });
+    expect(sse.status).toBe(200);
+    const id = await sessionId(harness);
+    const listening = await fetch(`${harness.url}/mcp`, {
+      headers: { accept: 'text/event-stream', 'mcp-session-id': id, 'mcp-protocol-version': '2025-06-18' },
+      signal: streams.signal,
+    });
+    expect(listening.status).toBe(200);
 
-    const third = await initialize(harness);
-    expect(third.status).toBe(503);
-    const body = (await harness.call('POST', '/mcp', INITIALIZE, ACCEPT).then((r) => r.json())) as {
-      error: { message: string };
-    };
-    expect(body.error.message).toContain('maxSessions=2');
-    expect(body.error.message).toContain('--max-sessions');
+    try {
+      const refused = await initialize(harness);
+      expect(refused.status).toBe(503);
+      const body = (await harness.call('POST', '/mcp', INITIALIZE, ACCEPT).then((r) => r.json())) as {
+        error: { message: string };
+      };
+      expect(body.error.message).toContain('all 2 sessions (maxSessions=2) are busy');
+      expect(body.error.message).toContain('--max-sessions');
 
-    const sse = await harness.call('GET', '/sse');
-    expect(sse.status).toBe(503);
-    expect(((await sse.json()) as { error: string }).error).toContain('maxSessions=2');
+      const sseRefused = await harness.call('GET', '/sse');
+      expect(sseRefused.status).toBe(503);
+      expect(((await sseRefused.json()) as { error: string }).error).toContain('maxSessions=2');
+      expect(await ping(harness, id)).toBe(200);
+    } finally {
+      streams.abort();
+    }
   });
 });
 
@@ -65,7 +114,6 @@ describe('idle sweep', () => {
     const opened = await initialize(harness);
     const id = opened.headers.get('mcp-session-id');
     expect(id).toBeTruthy();
-    expect((await initialize(harness)).status).toBe(503);
 
     // Watch from outside the session: a request on it would count as activity.
     await waitFor('idle session swept', () => harness.proxy.gateway.sessionCount() === 0);

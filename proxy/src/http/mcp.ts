@@ -48,7 +48,7 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
   const transports = new Map<string, NodeStreamableHTTPServerTransport>();
 
   const openSession = async (req: Request, res: Response): Promise<void> => {
-    const refusal = sessions.refusal();
+    const refusal = sessions.admit();
     if (refusal) {
       sendRpcError(res, 503, RpcCode.refused, refusal, requestId(req.body));
       return;

@@ -82,6 +82,35 @@ export function createMetrics(proxy: Proxy, sessions: HttpSessions): FrontDoorMe
     },
   });
 
+  // Counted by the objects that own them (sessions, the config watcher); read at scrape time.
+  new Counter({
+    name: 'multi_mcp_sessions_evicted_total',
+    help: 'Idle sessions closed to admit a new client into a full session table',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(sessions.evicted);
+    },
+  });
+  new Counter({
+    name: 'multi_mcp_config_reloads_total',
+    help: 'Reloads of the config file after it changed, by outcome (failed: rejected, running state kept)',
+    labelNames: ['outcome'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [outcome, count] of Object.entries(proxy.configReloads)) this.inc({ outcome }, count);
+    },
+  });
+  new Gauge({
+    name: 'multi_mcp_draining',
+    help: '1 once shutdown has begun (readiness fails, new sessions are refused), else 0',
+    registers,
+    collect() {
+      this.set(proxy.isDraining() ? 1 : 0);
+    },
+  });
+
   const requests = new Counter({
     name: 'multi_mcp_http_requests_total',
     help: 'HTTP requests by route, method and status',

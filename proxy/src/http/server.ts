@@ -28,6 +28,10 @@ export interface HttpOptions {
 export interface HttpFrontDoor {
   /** `http://host:port`, with the port actually bound (useful with port 0). */
   url: string;
+  /** Shutdown has begun: open sessions are still served, new ones get 503. */
+  stopAdmitting(): void;
+  /** Requests being answered, long-lived streams (GET) excepted: what a drain waits for. */
+  callsInFlight(): number;
   close(): Promise<void>;
 }
 
@@ -77,10 +81,15 @@ export async function startHttpFrontDoor(
   app.use(metrics.middleware);
   // Requests still being answered; on close, sockets with none are cut at once, the rest get a grace period.
   let inFlight = 0;
+  let calls = 0;
   let drained: (() => void) | undefined;
-  app.use((_req, res, next) => {
+  app.use((req, res, next) => {
     inFlight++;
+    // GETs are the event streams (which never end on their own) and cheap reads.
+    const call = req.method !== 'GET';
+    if (call) calls++;
     res.once('close', () => {
+      if (call) calls--;
       if (--inFlight === 0) drained?.();
     });
     next();
@@ -172,5 +181,10 @@ export async function startHttpFrontDoor(
     return closing;
   };
 
-  return { url: `http://${hostForUrl}:${port}`, close };
+  return {
+    url: `http://${hostForUrl}:${port}`,
+    stopAdmitting: () => sessions.stopAdmitting(),
+    callsInFlight: () => calls,
+    close,
+  };
 }

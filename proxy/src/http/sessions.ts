@@ -14,6 +14,8 @@ export interface HttpSession {
   lastActivity: number;
   /** Requests and streams of this session still open. */
   open: number;
+  /** Order of last use among all sessions (a counter: clock ticks can tie), for eviction. */
+  lastUse: number;
 }
 
 export interface SessionLimits {
@@ -34,6 +36,9 @@ export class HttpSessions {
   private readonly sessions = new Map<string, { session: HttpSession; close: () => Promise<void> }>();
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
+  private draining = false;
+  private evictedCount = 0;
+  private uses = 0;
 
   constructor(
     private readonly limits: SessionLimits,
@@ -49,19 +54,58 @@ export class HttpSessions {
     return this.sessions.size;
   }
 
-  /** Why a new session cannot be opened right now, or undefined if it can. */
-  refusal(): string | undefined {
+  /**
+   * Makes room for one new session, or says why there is none. A full table closes its least recently
+   * used idle session (no request or stream open) to admit the newcomer, so clients that initialize and
+   * vanish cannot lock out new ones until the idle sweep; only when every session is busy is the
+   * newcomer refused.
+   */
+  admit(): string | undefined {
     if (this.closed) return 'multi-mcp is shutting down';
+    if (this.draining) {
+      return 'multi-mcp is shutting down and accepts no new sessions; connect again to reach another replica';
+    }
     if (this.sessions.size < this.limits.maxSessions) return undefined;
+    const lru = this.leastRecentlyUsedIdle();
+    if (lru) {
+      this.evictedCount++;
+      this.log.info('session table full: evicting the least recently used idle session', {
+        [Field.session]: lru.id,
+        [Field.transport]: lru.kind,
+        idleMs: this.now() - lru.lastActivity,
+      });
+      // close() frees the slot synchronously; the transport finishes closing in the background.
+      void this.close(lru.id, 'evicted');
+      return undefined;
+    }
     return (
-      `session limit reached: ${this.sessions.size} of maxSessions=${this.limits.maxSessions} are open. ` +
+      `session limit reached: all ${this.sessions.size} sessions (maxSessions=${this.limits.maxSessions}) ` +
+      'are busy with a request or stream in flight, so none could be evicted. ' +
       'Retry later, close unused sessions, or raise --max-sessions'
     );
   }
 
+  /** Shutdown has begun: sessions already open are served, new ones are refused. */
+  stopAdmitting(): void {
+    this.draining = true;
+  }
+
+  /** Sessions closed so far to make room for new ones. */
+  get evicted(): number {
+    return this.evictedCount;
+  }
+
+  private leastRecentlyUsedIdle(): HttpSession | undefined {
+    let oldest: HttpSession | undefined;
+    for (const { session } of this.sessions.values()) {
+      if (session.open === 0 && (!oldest || session.lastUse < oldest.lastUse)) oldest = session;
+    }
+    return oldest;
+  }
+
   /** Registers a session; `close` must end its transport and server (it is called at most once). */
   add(id: string, kind: HttpSessionKind, close: () => Promise<void>): HttpSession {
-    const session: HttpSession = { id, kind, lastActivity: this.now(), open: 0 };
+    const session: HttpSession = { id, kind, lastActivity: this.now(), open: 0, lastUse: ++this.uses };
     this.sessions.set(id, { session, close });
     return session;
   }
@@ -74,9 +118,11 @@ export class HttpSessions {
   track(session: HttpSession, res: ServerResponse): void {
     session.open++;
     session.lastActivity = this.now();
+    session.lastUse = ++this.uses;
     res.once('close', () => {
       session.open--;
       session.lastActivity = this.now();
+      session.lastUse = ++this.uses;
     });
   }
 

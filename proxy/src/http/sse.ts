@@ -37,7 +37,7 @@ export function createSseRoutes(options: SseRouteOptions): SseRoutes {
   const keepAliveMs = options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
 
   const stream: RequestHandler = async (req, res) => {
-    const refusal = sessions.refusal();
+    const refusal = sessions.admit();
     if (refusal) {
       sendError(res, 503, refusal);
       return;

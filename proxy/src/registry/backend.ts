@@ -99,6 +99,9 @@ export class Backend {
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private lastTransportError: string | undefined;
+  private relaying = 0;
+  /** Ends a drain in progress (its last call answered, or a stop without drain). */
+  private endDrain: (() => void) | undefined;
   private readonly log: Logger;
   private settle: (() => void) | undefined;
   /** Resolves once the first connection attempt has succeeded or failed. */
@@ -125,10 +128,21 @@ export class Backend {
     void this.connect();
   }
 
-  async stop(): Promise<void> {
+  /** Relayed calls sent and not yet answered. */
+  get inFlight(): number {
+    return this.relaying;
+  }
+
+  /**
+   * Stops the backend. With `drainMs`, calls already in flight may finish first (new ones are refused
+   * at once: the state is `stopped`); a later stop() without a drain cuts the wait short.
+   */
+  async stop(drainMs = 0): Promise<void> {
     this.generation++;
     this.setState('stopped');
     clearTimeout(this.retryTimer);
+    if (drainMs > 0 && this.relaying > 0) await this.drained(drainMs);
+    else this.endDrain?.();
     const clients = [...this.opening, ...(this.client ? [this.client] : [])];
     this.client = undefined;
     this.wire = undefined;
@@ -154,7 +168,24 @@ export class Backend {
     if (this.state !== 'ready' || !this.wire) {
       return Promise.reject(new BackendUnavailableError(this.name, this.state, this.error));
     }
-    return this.wire.request(method, params, { timeoutMs: this.timeoutMs, ...options });
+    this.relaying++;
+    return this.wire.request(method, params, { timeoutMs: this.timeoutMs, ...options }).finally(() => {
+      if (--this.relaying === 0) this.endDrain?.();
+    });
+  }
+
+  private drained(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.endDrain = () => {
+        this.endDrain = undefined;
+        done();
+      };
+    });
   }
 
   private async connect(): Promise<void> {

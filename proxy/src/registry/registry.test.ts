@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { BackendSpec } from '../config/contract.js';
+import { fixtureServer } from '../http/testing.js';
 import { silentLogger } from '../log.js';
 import { backoffDelay } from './backoff.js';
 import { OwnershipError, Registry } from './registry.js';
@@ -12,7 +13,13 @@ const hooks = {
   elicit: async () => ({}),
   listRoots: async () => ({ roots: [] }),
 };
-const newRegistry = () => new Registry({ log: silentLogger, clientInfo: { name: 't', version: '0' }, hooks });
+const newRegistry = (drainMs?: number) =>
+  new Registry({
+    log: silentLogger,
+    clientInfo: { name: 't', version: '0' },
+    hooks,
+    ...(drainMs !== undefined && { drainMs }),
+  });
 
 describe('Registry', () => {
   it('keeps the live backend when the same spec arrives again', async () => {
@@ -69,6 +76,60 @@ describe('Registry', () => {
     expect(calls).toBe(1);
     await registry.close();
   });
+});
+
+describe('Registry with live backends', () => {
+  // Closed whatever a test did, so a failing one leaves no backend process behind.
+  const registries: Registry[] = [];
+  afterEach(async () => {
+    await Promise.all(registries.splice(0).map((r) => r.close()));
+  });
+  const liveRegistry = (drainMs: number): Registry => {
+    const registry = newRegistry(drainMs);
+    registries.push(registry);
+    return registry;
+  };
+  const sleep = (ms: number) => ({ name: 'sleep', arguments: { ms } });
+
+  it('lets a removed backend finish its call in flight, and a replaced one too while its successor starts', async () => {
+    const registry = liveRegistry(5_000);
+    await registry.sync('file', { slow: fixtureServer('process-tree.ts', 'v1') });
+    await registry.settled(20_000);
+    const old = registry.get('slow');
+    expect(old?.state).toBe('ready');
+
+    const call = old?.relay('tools/call', sleep(800), {});
+    const replaced = registry.sync('file', { slow: fixtureServer('process-tree.ts', 'v2') });
+    // The successor is registered at once; the old one refuses new calls but finishes this one.
+    expect(registry.get('slow')).not.toBe(old);
+    expect(registry.inFlight()).toBe(1);
+    await expect(old?.relay('tools/call', sleep(0), {})).rejects.toThrow(/slow/);
+    expect(await call).toMatchObject({ content: [{ text: 'slept 800 ms' }] });
+    expect(await replaced).toMatchObject({ updated: ['slow'] });
+
+    await registry.settled(20_000);
+    const current = registry.get('slow');
+    const second = current?.relay('tools/call', sleep(800), {});
+    const removed = registry.sync('file', {});
+    expect(registry.get('slow')).toBeUndefined();
+    expect(await second).toMatchObject({ content: [{ text: 'slept 800 ms' }] });
+    expect(await removed).toMatchObject({ removed: ['slow'] });
+    expect(current?.state).toBe('stopped');
+    await registry.close();
+  }, 30_000);
+
+  it('cuts a drain short on close', async () => {
+    const registry = liveRegistry(60_000);
+    await registry.sync('file', { slow: fixtureServer('process-tree.ts', 'v1') });
+    await registry.settled(20_000);
+    const call = registry.get('slow')?.relay('tools/call', sleep(30_000), {});
+    const removing = registry.remove('slow');
+    const started = Date.now();
+    await registry.close();
+    await expect(call).rejects.toThrow();
+    await removing;
+    expect(Date.now() - started).toBeLessThan(10_000);
+  }, 30_000);
 });
 
 describe('backoffDelay', () => {

@@ -36,7 +36,11 @@ export interface RegistryOptions {
   clientInfo: Implementation;
   hooks: Omit<BackendHooks, 'changed'>;
   backoff?: BackoffPolicy;
+  /** How long a removed or replaced backend may finish calls in flight before it is stopped (default 10 s). */
+  drainMs?: number;
 }
+
+export const DEFAULT_DRAIN_MS = 10_000;
 
 /**
  * The set of backends, keyed by name, in registration order (which decides who keeps a
@@ -45,6 +49,8 @@ export interface RegistryOptions {
  */
 export class Registry {
   private readonly entries = new Map<string, Backend>();
+  /** Removed or replaced backends still finishing their calls in flight; close() ends them too. */
+  private readonly retiring = new Set<Backend>();
   private readonly listeners = new Set<() => void>();
   private notifyQueued = false;
   private readonly hooks: BackendHooks;
@@ -71,10 +77,11 @@ export class Registry {
     const existing = this.entries.get(name);
     if (existing && existing.owner !== owner) throw new OwnershipError(name, existing.owner, owner);
     if (existing && specsEqual(existing.spec, spec)) return 'unchanged';
-    // Replacing in place keeps the name's registration order, and with it collision priority.
-    if (existing) await existing.stop();
+    // Replacing in place keeps the name's registration order, and with it collision priority. The new
+    // connection starts at once; the old one finishes its calls in flight beside it, then stops.
     this.add(owner, name, spec);
     this.options.log.info(existing ? 'backend updated' : 'backend added', { [Field.backend]: name, owner });
+    if (existing) await this.retire(existing);
     return existing ? 'updated' : 'created';
   }
 
@@ -96,16 +103,27 @@ export class Registry {
     }
     const result: SyncResult = { created: [], updated: [], unchanged: [], removed: [] };
     const stale = this.backends().filter((b) => b.owner === owner && !(b.name in specs));
-    await Promise.all(
-      stale.map(async (b) => {
-        await this.stopAndDelete(b);
-        result.removed.push(b.name);
-      }),
-    );
-    for (const [name, spec] of Object.entries(specs)) {
-      result[await this.upsert(owner, name, spec)].push(name);
-    }
+    // All at once: a backend slow to drain or to exit holds up no other. New names are added in
+    // the snapshot's order, synchronously, so registration order (collision priority) is kept.
+    const removals = stale.map(async (b) => {
+      await this.stopAndDelete(b);
+      this.options.log.info('backend removed', { [Field.backend]: b.name, owner });
+    });
+    const upserts = Object.entries(specs).map(async ([name, spec]) => {
+      return [name, await this.upsert(owner, name, spec)] as const;
+    });
+    await Promise.all(removals);
+    result.removed.push(...stale.map((b) => b.name));
+    for (const [name, outcome] of await Promise.all(upserts)) result[outcome].push(name);
     return result;
+  }
+
+  /** Relayed calls in flight over every backend, retiring ones included. */
+  inFlight(): number {
+    let count = 0;
+    for (const backend of this.entries.values()) count += backend.inFlight;
+    for (const backend of this.retiring) count += backend.inFlight;
+    return count;
   }
 
   /** Resolves when every current backend has finished its first connection attempt, or after `timeoutMs`. */
@@ -119,9 +137,11 @@ export class Registry {
     clearTimeout(timer);
   }
 
+  /** Stops every backend at once, retiring ones too (their drain is cut short). */
   async close(): Promise<void> {
-    const all = this.backends();
+    const all = [...this.backends(), ...this.retiring];
     this.entries.clear();
+    this.retiring.clear();
     await Promise.all(all.map((b) => b.stop()));
   }
 
@@ -143,7 +163,16 @@ export class Registry {
   private async stopAndDelete(backend: Backend): Promise<void> {
     this.entries.delete(backend.name);
     this.queueNotify();
-    await backend.stop();
+    await this.retire(backend);
+  }
+
+  private async retire(backend: Backend): Promise<void> {
+    this.retiring.add(backend);
+    try {
+      await backend.stop(this.options.drainMs ?? DEFAULT_DRAIN_MS);
+    } finally {
+      this.retiring.delete(backend);
+    }
   }
 
   private queueNotify(): void {

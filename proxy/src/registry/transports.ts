@@ -1,4 +1,3 @@
-import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Transport } from '@modelcontextprotocol/client';
@@ -7,13 +6,15 @@ import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import type { RemoteBackendSpec, StdioBackendSpec } from '../config/contract.js';
 import { JsonLinesTransport } from '../jsonl.js';
 import type { Logger } from '../log.js';
+import { stopProcessTree, trackProcessTree, USE_PROCESS_GROUPS } from './processes.js';
 
 /** The wire a backend is reached over, as reported in status and metrics. */
 export type BackendTransportKind = 'stdio' | 'streamable-http' | 'sse';
 
 /**
- * Spawns the backend program directly (never through a shell), so closing the transport
- * signals the program itself. The child gets the SDK's safe default environment plus the
+ * Spawns the backend program directly (never through a shell), as the leader of its own process
+ * group, so closing the transport ends the program and everything it started (see processes.ts).
+ * The child gets the SDK's safe default environment plus the
  * spec's `env`, never the proxy's whole environment (which may hold the proxy's secrets).
  * Its stderr goes to the proxy log, line by line, tagged with the backend's name.
  */
@@ -26,16 +27,20 @@ export function stdioTransport(spec: StdioBackendSpec, log: Logger): Transport {
         ...(spec.cwd !== undefined && { cwd: spec.cwd }),
         stdio: ['pipe', 'pipe', 'pipe'],
         shell: false,
+        detached: USE_PROCESS_GROUPS,
       });
       await new Promise<void>((resolve, reject) => {
         child.once('spawn', resolve);
         child.once('error', reject);
       });
+      trackProcessTree(child);
       child.on('error', (error) => transport.onerror?.(error));
       createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (line) =>
         log.info(line, { stream: 'stderr' }),
       );
-      const lines = new JsonLinesTransport(child.stdout, child.stdin, { release: () => stopChild(child) });
+      const lines = new JsonLinesTransport(child.stdout, child.stdin, {
+        release: () => stopProcessTree(child),
+      });
       lines.onmessage = (message) => transport.onmessage?.(message);
       lines.onerror = (error) => transport.onerror?.(error);
       lines.onclose = () => transport.onclose?.();
@@ -51,26 +56,6 @@ export function stdioTransport(spec: StdioBackendSpec, log: Logger): Transport {
     close: () => inner?.close() ?? Promise.resolve(),
   };
   return transport;
-}
-
-/** Ends the child as politely as it allows: stdin closed, then SIGTERM, then SIGKILL. */
-async function stopChild(child: ChildProcess): Promise<void> {
-  const exited = (ms: number): Promise<boolean> =>
-    child.exitCode !== null || child.signalCode !== null
-      ? Promise.resolve(true)
-      : new Promise((resolve) => {
-          const timer = setTimeout(() => resolve(false), ms);
-          timer.unref();
-          child.once('exit', () => {
-            clearTimeout(timer);
-            resolve(true);
-          });
-        });
-  child.stdin?.end();
-  if (await exited(2000)) return;
-  child.kill('SIGTERM');
-  if (await exited(2000)) return;
-  child.kill('SIGKILL');
 }
 
 export function remoteTransport(spec: RemoteBackendSpec, kind: 'streamable-http' | 'sse'): Transport {

@@ -83,6 +83,7 @@ export function waitForExit(proc: Started, ms = 20_000): Promise<number | null> 
 }
 
 export { freePort } from '../../support/net.js';
+export { descendants, isRunning } from '../../support/procfs.js';
 
 export interface RunningProxy extends Started {
   url: string;
