@@ -85,7 +85,8 @@ async function samplingClient(name: string) {
     });
     return { role: 'assistant', model: name, content: { type: 'text', text: `${name} answers: ${text}` } };
   });
-  await sampler.connect(new StreamableHTTPClientTransport(new URL(`${proxy.url}/mcp`)));
+  const transport = new StreamableHTTPClientTransport(new URL(`${proxy.url}/mcp`));
+  await sampler.connect(transport);
   others.push(sampler);
   return {
     client: sampler,
@@ -103,6 +104,11 @@ async function samplingClient(name: string) {
       next = new Promise<void>((resolve) => (arrived = resolve));
     },
     answerAll: () => pending.splice(0).forEach((answer) => answer()),
+    /** Ends the session at the proxy too (DELETE), not only this side of it. */
+    end: async () => {
+      await transport.terminateSession();
+      await sampler.close();
+    },
   };
 }
 
@@ -149,24 +155,31 @@ describe('relaying between clients and backends', () => {
     // The first call stays in flight, held in its client's sampling handler, while the second
     // client calls the same backend: the later call must not take the earlier one's request,
     // nor the earlier one the later's.
-    const firstCall = sample(first, 'from first');
-    await first.nextRequest();
-    const secondCall = sample(second, 'from second');
-    await second.nextRequest();
-    second.answerAll();
-    const secondResult = await secondCall;
-    first.answerAll();
-    const firstResult = await firstCall;
+    try {
+      const firstCall = sample(first, 'from first');
+      await first.nextRequest();
+      const secondCall = sample(second, 'from second');
+      await second.nextRequest();
+      second.answerAll();
+      const secondResult = await secondCall;
+      first.answerAll();
+      const firstResult = await firstCall;
 
-    expect(first.prompts).toEqual(['Resource trigger-sampling-request context: from first']);
-    expect(second.prompts).toEqual(['Resource trigger-sampling-request context: from second']);
-    expect(JSON.stringify(firstResult.content)).toContain(
-      'first answers: Resource trigger-sampling-request context: from first',
-    );
-    expect(JSON.stringify(secondResult.content)).toContain(
-      'second answers: Resource trigger-sampling-request context: from second',
-    );
-    expect(JSON.stringify(firstResult.content)).not.toContain('second');
+      expect(first.prompts).toEqual(['Resource trigger-sampling-request context: from first']);
+      expect(second.prompts).toEqual(['Resource trigger-sampling-request context: from second']);
+      expect(JSON.stringify(firstResult.content)).toContain(
+        'first answers: Resource trigger-sampling-request context: from first',
+      );
+      expect(JSON.stringify(secondResult.content)).toContain(
+        'second answers: Resource trigger-sampling-request context: from second',
+      );
+      expect(JSON.stringify(firstResult.content)).not.toContain('second');
+    } finally {
+      // Later tests rely on `client` being the only session (roots asked with no call in flight).
+      first.answerAll();
+      second.answerAll();
+      await Promise.all([first.end(), second.end()]);
+    }
   });
 
   it('sends a backend’s elicitation request to the client and returns the answer', async () => {
