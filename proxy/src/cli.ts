@@ -66,7 +66,7 @@ const program = new Command('multi-mcp')
   .addOption(
     new Option(
       '--admin-token <token>',
-      'bearer token for the admin API (required to bind beyond loopback)',
+      'bearer token for the admin API (bound beyond loopback without one, the admin API answers 403)',
     ).env('MULTI_MCP_ADMIN_TOKEN'),
   )
   .option(

@@ -105,9 +105,12 @@ describe.each(frontDoors)('%s', (_name, connect) => {
     for (const name of ['everything__echo', 'everything_http__echo', 'everything_sse__echo']) {
       const result = await client.callTool({ name, arguments: { message: `via ${name}` } });
       expect(JSON.stringify(result.content)).toContain(`via ${name}`);
+      expect(result.content).toEqual([{ type: 'text', text: `Echo: via ${name}` }]);
     }
     const sum = await client.callTool({ name: 'calculator__add', arguments: { a: 2, b: 3 } });
     expect(JSON.stringify(sum.content)).toContain('5');
+    expect(sum.content).toEqual([{ type: 'text', text: '5' }]);
+    expect(sum.structuredContent).toEqual({ result: 5 });
   });
 });
 
@@ -164,8 +167,23 @@ describe('routing and pass-through (v1 client over Streamable HTTP)', () => {
     expect(resourceTemplates.map((t) => t.uriTemplate)).toContain('units://{category}');
     const mass = await client.readResource({ uri: 'units://mass' });
     expect(JSON.parse(textOf(mass.contents[0]))).toMatchObject({ category: 'mass' });
+    // server-everything stamps this text with the wall-clock time to the second, so two reads
+    // straddling a second differ there: compare everything else exactly, the time by its shape.
     const uri = 'demo://resource/dynamic/text/7';
-    expect(await client.readResource({ uri })).toEqual(await direct.readResource({ uri }));
+    const viaProxy = await client.readResource({ uri });
+    const straight = await direct.readResource({ uri });
+    const stamped = /^(Resource 7: This is a plaintext resource created at )\S.*$/;
+    expect(textOf(viaProxy.contents[0])).toMatch(stamped);
+    const untimed = (result: typeof viaProxy) => ({
+      ...result,
+      contents: result.contents.map((c) =>
+        'text' in c ? { ...c, text: c.text.replace(stamped, '$1<time>') } : c,
+      ),
+    });
+    expect(untimed(viaProxy)).toEqual(untimed(straight));
+    expect(viaProxy.contents).toEqual([
+      { uri, mimeType: 'text/plain', text: expect.stringMatching(stamped) },
+    ]);
   });
 
   it('completes prompt arguments and template variables through the owning backend', async () => {
@@ -189,11 +207,12 @@ describe('routing and pass-through (v1 client over Streamable HTTP)', () => {
 
   it('reports each broken backend with its reason in the admin API and keeps serving', async () => {
     const response = await fetch(`${proxy.url}/mcp_servers`);
+    expect(response.status).toBe(200);
     const body = (await response.json()) as {
-      servers?: Array<{ name: string; state: string; error?: string }>;
+      servers: Array<{ name: string; state: string; error?: string }>;
     };
-    const list = body.servers ?? (body as unknown as Array<{ name: string; state: string; error?: string }>);
-    const byName = new Map(list.map((s) => [s.name, s]));
+    expect(Array.isArray(body.servers)).toBe(true);
+    const byName = new Map(body.servers.map((s) => [s.name, s]));
     for (const name of ['broken', 'refused', 'silent']) {
       expect(byName.get(name)?.state).not.toBe('ready');
       expect(byName.get(name)?.error).toBeTruthy();
@@ -219,5 +238,8 @@ describe('MCP Inspector CLI', () => {
       ...['--method', 'tools/call', '--tool-name', 'calculator__multiply', '--tool-arg', 'a=6', 'b=7'],
     ]);
     expect(called.stdout).toContain('42');
+    const result = JSON.parse(called.stdout) as { content: unknown; structuredContent: unknown };
+    expect(result.content).toEqual([{ type: 'text', text: '42' }]);
+    expect(result.structuredContent).toEqual({ result: 42 });
   }, 60_000);
 });

@@ -20,6 +20,7 @@ beforeAll(async () => {
     mcpServers: {
       everything: { command: process.execPath, args: [everythingBin, 'stdio'] },
       paged: fixture('paged.ts'),
+      probe: fixture('probe.ts'),
     },
   });
   proxy = await startHttpProxy(config);
@@ -47,9 +48,69 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await client?.close();
+  await Promise.all([client, ...others].map((c) => c?.close().catch(() => {})));
   await stopAll();
 });
+
+const others: ClientV1[] = [];
+
+interface ProbeSeen {
+  calls: { id: string | number; aborted: boolean }[];
+  cancelled: { requestId: unknown; reason?: unknown }[];
+}
+
+/** What the probe backend has seen so far, asked through the proxy. */
+async function probeSeen(): Promise<ProbeSeen> {
+  const result = await client.callTool({ name: 'probe__seen', arguments: {} });
+  return result.structuredContent as unknown as ProbeSeen;
+}
+
+/**
+ * A client whose sampling handler records each request and answers it only when the test says
+ * so: a call that triggered sampling stays in flight for as long as the test needs.
+ */
+async function samplingClient(name: string) {
+  const prompts: string[] = [];
+  const pending: Array<() => void> = [];
+  let arrived: () => void = () => {};
+  let next = new Promise<void>((resolve) => (arrived = resolve));
+  const sampler = new ClientV1({ name, version: '1.0.0' }, { capabilities: { sampling: {} } });
+  sampler.setRequestHandler(CreateMessageRequestSchema, async (request) => {
+    const content = request.params.messages[0]?.content;
+    const text = content && 'text' in content ? String(content.text) : JSON.stringify(content);
+    prompts.push(text);
+    await new Promise<void>((resolve) => {
+      pending.push(resolve);
+      arrived();
+    });
+    return { role: 'assistant', model: name, content: { type: 'text', text: `${name} answers: ${text}` } };
+  });
+  const transport = new StreamableHTTPClientTransport(new URL(`${proxy.url}/mcp`));
+  await sampler.connect(transport);
+  others.push(sampler);
+  return {
+    client: sampler,
+    prompts,
+    /** Resolves once a sampling request has reached this client (and is being held). */
+    nextRequest: async (ms = 10_000) => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no sampling request reached ${name} within ${ms} ms`)),
+          ms,
+        );
+      });
+      await Promise.race([next, late]).finally(() => clearTimeout(timer));
+      next = new Promise<void>((resolve) => (arrived = resolve));
+    },
+    answerAll: () => pending.splice(0).forEach((answer) => answer()),
+    /** Ends the session at the proxy too (DELETE), not only this side of it. */
+    end: async () => {
+      await transport.terminateSession();
+      await sampler.close();
+    },
+  };
+}
 
 describe('relaying between clients and backends', () => {
   it('follows a backend’s pages so every tool is exposed', async () => {
@@ -80,6 +141,45 @@ describe('relaying between clients and backends', () => {
     });
     expect(JSON.stringify(result.content)).toContain('sampled:');
     expect(JSON.stringify(result.content)).toContain('say hi');
+  });
+
+  it('sends each client’s sampling request to that client, with both calls in flight', async () => {
+    const first = await samplingClient('first');
+    const second = await samplingClient('second');
+    const sample = (who: typeof first, prompt: string) =>
+      who.client.callTool(
+        { name: 'everything__trigger-sampling-request', arguments: { prompt, maxTokens: 10 } },
+        undefined,
+        { timeout: 30_000 },
+      );
+    // The first call stays in flight, held in its client's sampling handler, while the second
+    // client calls the same backend: the later call must not take the earlier one's request,
+    // nor the earlier one the later's.
+    try {
+      const firstCall = sample(first, 'from first');
+      await first.nextRequest();
+      const secondCall = sample(second, 'from second');
+      await second.nextRequest();
+      second.answerAll();
+      const secondResult = await secondCall;
+      first.answerAll();
+      const firstResult = await firstCall;
+
+      expect(first.prompts).toEqual(['Resource trigger-sampling-request context: from first']);
+      expect(second.prompts).toEqual(['Resource trigger-sampling-request context: from second']);
+      expect(JSON.stringify(firstResult.content)).toContain(
+        'first answers: Resource trigger-sampling-request context: from first',
+      );
+      expect(JSON.stringify(secondResult.content)).toContain(
+        'second answers: Resource trigger-sampling-request context: from second',
+      );
+      expect(JSON.stringify(firstResult.content)).not.toContain('second');
+    } finally {
+      // Later tests rely on `client` being the only session (roots asked with no call in flight).
+      first.answerAll();
+      second.answerAll();
+      await Promise.all([first.end(), second.end()]);
+    }
   });
 
   it('sends a backend’s elicitation request to the client and returns the answer', async () => {
@@ -113,5 +213,31 @@ describe('relaying between clients and backends', () => {
     // The proxy stays usable for the same client right after.
     const echo = await client.callTool({ name: 'everything__echo', arguments: { message: 'after cancel' } });
     expect(JSON.stringify(echo.content)).toContain('after cancel');
+  });
+
+  it('tells the backend which call was cancelled, and the backend’s handler sees its abort signal', async () => {
+    // The SDK client rejects an aborted call locally whatever the proxy does: only the
+    // backend can say whether the cancellation reached it.
+    const controller = new AbortController();
+    const call = client.callTool({ name: 'probe__wait', arguments: {} }, undefined, {
+      signal: controller.signal,
+    });
+    await waitUntil(
+      async () => (await probeSeen()).calls.length === 1,
+      10_000,
+      'the call reaching the backend',
+    );
+    controller.abort('user cancelled');
+    await expect(call).rejects.toThrow(/cancel|abort/i);
+    await waitUntil(
+      async () => (await probeSeen()).calls[0]?.aborted === true,
+      10_000,
+      'the backend handler’s abort signal',
+    );
+    const seen = await probeSeen();
+    const id = seen.calls[0]?.id;
+    expect(id).toBeDefined();
+    expect(seen.calls).toEqual([{ id, aborted: true }]);
+    expect(seen.cancelled).toEqual([{ requestId: id, reason: expect.stringContaining('user cancelled') }]);
   });
 });

@@ -36,6 +36,20 @@ describe('exposed names', () => {
     expect(shorten(a, 64)).toMatch(/^[a-zA-Z0-9_-]{1,64}$/);
     expect(shorten('short', 64)).toBe('short');
   });
+
+  it('shortens to fixed values: truncated name, "_", 8 hex of the full name’s SHA-256', () => {
+    // Pinned: a change here renames tools on every replica and in every client's saved config.
+    expect(exposedName('weather_service_backend', 'whoami', { separator: '::', maxLength: 20 })).toBe(
+      'weather_ser_c814e1fc',
+    );
+    expect(
+      exposedName(
+        'a_backend_with_a_rather_long_name_for_its_prefix',
+        'get_forecast_for_the_next_days',
+        defaultNaming,
+      ),
+    ).toBe('a_backend_with_a_rather_long_name_for_its_prefix__get_f_e0fc1c5f');
+  });
 });
 
 describe('buildCatalog', () => {

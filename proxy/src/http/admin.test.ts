@@ -1,3 +1,5 @@
+import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as V1HttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Harness } from './testing.js';
 import { fixtureServer, startHarness } from './testing.js';
@@ -199,6 +201,75 @@ describe('admin API with real backends', () => {
     expect(alpha).toMatchObject({ state: 'ready', transport: 'stdio', serverInfo: { name: 'alpha' } });
     expect(alpha['tools']).toEqual(expect.arrayContaining(['echo', 'whoami']));
   });
+});
+
+describe('admin API with a running backend', () => {
+  let h: Harness;
+  let client: V1Client;
+  beforeAll(async () => {
+    h = await startHarness();
+    await h.proxy.markReadyWhenSettled(1_000);
+    client = new V1Client({ name: 'admin-test', version: '1.0.0' });
+    await client.connect(new V1HttpTransport(new URL(`${h.url}/mcp`)));
+  });
+  afterAll(async () => {
+    await client?.close();
+    await h?.close();
+  });
+
+  const status = async (name: string) =>
+    (await h.call('GET', `/mcp_servers/${name}`).then((r) => r.json())) as {
+      state: string;
+      restarts: number;
+      since: string;
+    };
+  const pidOf = async (tool: string): Promise<number> => {
+    const result = await client.callTool({ name: tool, arguments: {} });
+    return (result.structuredContent as { pid: number }).pid;
+  };
+  const until = async (what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> => {
+    const deadline = Date.now() + ms;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`${what} not within ${ms} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  const alive = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it('keeps the same process and connection on an unchanged PUT, and replaces both on a change', async () => {
+    const spec = fixtureServer('probe.ts');
+    expect((await h.call('PUT', '/mcp_servers/live', spec)).status).toBe(201);
+    await until('live ready', async () => (await status('live')).state === 'ready');
+    await until('live__pid listed', async () =>
+      (await client.listTools()).tools.some((t) => t.name === 'live__pid'),
+    );
+    const before = await status('live');
+    const pid = await pidOf('live__pid');
+
+    const again = await h.call('PUT', '/mcp_servers/live', spec);
+    expect(again.status).toBe(200);
+    expect(await again.json()).toMatchObject({ outcome: 'unchanged' });
+    expect(await status('live')).toEqual(expect.objectContaining({ ...before, state: 'ready', restarts: 0 }));
+    expect(await pidOf('live__pid')).toBe(pid);
+    expect(alive(pid)).toBe(true);
+
+    // The control: a changed spec does restart it, so the checks above could see a restart.
+    const changed = await h.call('PUT', '/mcp_servers/live', { ...spec, prefix: 'moved' });
+    expect(await changed.json()).toMatchObject({ outcome: 'updated' });
+    await until('moved ready', async () => (await status('live')).state === 'ready');
+    await until('moved__pid listed', async () =>
+      (await client.listTools()).tools.some((t) => t.name === 'moved__pid'),
+    );
+    expect(await pidOf('moved__pid')).not.toBe(pid);
+    await until('the old process gone', async () => !alive(pid), 10_000);
+  }, 60_000);
 });
 
 describe('admin API access', () => {

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Harness } from './testing.js';
 import { fixtureServer, startHarness } from './testing.js';
@@ -13,11 +16,14 @@ describe('health', () => {
     h = await startHarness();
     expect((await h.call('GET', '/healthz')).status).toBe(200);
 
-    await h.call('PUT', '/mcp_servers/calc', fixtureServer('calculator.ts'));
+    // The backend stays in `connecting` until the test opens its gate: no race with its start-up.
+    const gate = join(mkdtempSync(join(tmpdir(), 'multi-mcp-gate-')), 'open');
+    await h.call('PUT', '/mcp_servers/calc', fixtureServer('gated.ts', gate, 'calculator.ts'));
     const before = await h.call('GET', '/readyz');
     expect(before.status).toBe(503);
     expect(await before.json()).toMatchObject({ status: 'starting', backends: { calc: 'connecting' } });
 
+    writeFileSync(gate, '');
     await h.proxy.markReadyWhenSettled(20_000);
     const after = await h.call('GET', '/readyz');
     expect(after.status).toBe(200);
@@ -55,8 +61,23 @@ describe('metrics', () => {
     h = await startHarness();
     const other = await startHarness();
     try {
+      await h.call('PUT', '/mcp_servers/only_here', { command: 'node', disabled: true });
       expect((await other.call('GET', '/metrics')).status).toBe(200);
       expect((await h.call('GET', '/metrics')).status).toBe(200);
+      // Each front door counts its own requests and reports its own backends.
+      const scrape = '/metrics",method="GET",status="200"}';
+      const mine = await h.call('GET', '/metrics').then((r) => r.text());
+      const theirs = await other.call('GET', '/metrics').then((r) => r.text());
+      expect(mine).toContain(`multi_mcp_http_requests_total{route="${scrape} 1`);
+      expect(mine).toContain(
+        'multi_mcp_http_requests_total{route="/mcp_servers/:name",method="PUT",status="201"} 1',
+      );
+      expect(mine).toContain('multi_mcp_backend_up{backend="only_here"} 0');
+      expect(mine).toContain('multi_mcp_backends{state="stopped"} 1');
+      expect(theirs).toContain(`multi_mcp_http_requests_total{route="${scrape} 1`);
+      expect(theirs).not.toContain('only_here');
+      expect(theirs).not.toContain('method="PUT"');
+      expect(theirs).toContain('multi_mcp_backends{state="stopped"} 0');
     } finally {
       await other.close();
     }

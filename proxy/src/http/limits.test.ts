@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { CLOSE_GRACE_MS } from './server.js';
 import type { Harness } from './testing.js';
 import { startHarness } from './testing.js';
 
@@ -108,13 +109,21 @@ describe('session cap', () => {
   });
 });
 
+/** A clock only the test moves: sessions age when it says so, however busy the machine is. */
+function manualClock(): { now: () => number; advance: (ms: number) => void } {
+  let at = Date.now();
+  return { now: () => at, advance: (ms) => (at += ms) };
+}
+
 describe('idle sweep', () => {
   it('closes a session idle longer than sessionIdleMs, freeing its place under the cap', async () => {
-    const harness = await start({ maxSessions: 1, sessionIdleMs: 150 });
+    const clock = manualClock();
+    const harness = await start({ maxSessions: 1, sessionIdleMs: 150, now: clock.now });
     const opened = await initialize(harness);
     const id = opened.headers.get('mcp-session-id');
     expect(id).toBeTruthy();
 
+    clock.advance(151);
     // Watch from outside the session: a request on it would count as activity.
     await waitFor('idle session swept', () => harness.proxy.gateway.sessionCount() === 0);
     const after = await harness.call(
@@ -133,20 +142,27 @@ describe('idle sweep', () => {
   });
 
   it('keeps a session whose stream is open, however long it is quiet', async () => {
-    const harness = await start({ sessionIdleMs: 100 });
+    const clock = manualClock();
+    const harness = await start({ sessionIdleMs: 100, now: clock.now });
     const controller = new AbortController();
     const stream = await fetch(`${harness.url}/sse`, { signal: controller.signal });
     expect(stream.status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    // A second session with nothing open: once the sweep has taken it, the sweep has also
+    // judged the quiet stream, long after its idle time.
+    await initialize(harness);
+    expect(harness.proxy.gateway.sessionCount()).toBe(2);
+    clock.advance(10 * 100);
+    await waitFor('the idle session swept', () => harness.proxy.gateway.sessionCount() === 1);
     const metrics = await harness.call('GET', '/metrics').then((r) => r.text());
     expect(metrics).toContain('multi_mcp_sessions{kind="sse"} 1');
+    expect(metrics).toContain('multi_mcp_sessions{kind="streamable-http"} 0');
     controller.abort();
     await waitFor('session ends with its stream', () => harness.proxy.gateway.sessionCount() === 0);
     // close() does not wait out its grace period for sockets with nothing in flight.
     const started = Date.now();
     await harness.close();
     h = undefined;
-    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(Date.now() - started).toBeLessThan(CLOSE_GRACE_MS);
   });
 });
 

@@ -100,12 +100,20 @@ describe('/mcp and /sse with real clients', () => {
     const modernHeard = new Promise<void>((resolve) =>
       modern.setNotificationHandler('notifications/tools/list_changed', () => resolve()),
     );
-    await overHttp.connect(new V1HttpTransport(new URL(`${h.url}/mcp`)));
+    // The v1 Streamable HTTP client opens its GET stream after initialize, on its own time: the
+    // notification can only reach it once the proxy has answered that GET.
+    let streamOpen: () => void = () => {};
+    const streamOpened = new Promise<void>((resolve) => (streamOpen = resolve));
+    const watchingFetch: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      if (init?.method === 'GET' && response.ok) streamOpen();
+      return response;
+    };
+    await overHttp.connect(new V1HttpTransport(new URL(`${h.url}/mcp`), { fetch: watchingFetch }));
     await overSse.connect(new V1SseTransport(new URL(`${h.url}/sse`)));
     await modern.connect(new StreamableHTTPClientTransport(new URL(`${h.url}/mcp`)));
     const subscription = await modern.listen({ toolsListChanged: true });
-    // The v1 Streamable HTTP client opens its GET stream after initialize; give it a moment.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await within(10_000, 'the v1 client’s GET stream opening', streamOpened);
 
     const added = await h.call('PUT', '/mcp_servers/alpha', fixtureServer('echo-named.ts', 'alpha'));
     expect(added.status).toBe(201);
@@ -183,6 +191,12 @@ describe('/mcp and /sse with real clients', () => {
     );
     expect(garbage.status).toBeGreaterThanOrEqual(400);
     expect(garbage.status).toBeLessThan(500);
+    expect(garbage.status).toBe(400);
+    expect(await garbage.json()).toEqual({
+      jsonrpc: '2.0',
+      id: null,
+      error: { code: -32600, message: expect.stringContaining('not a valid JSON-RPC message') },
+    });
 
     expect(textOf(await survivor.callTool(SUM))).toBe('5');
   });

@@ -23,6 +23,8 @@ export interface HttpOptions {
   maxBodyBytes: number;
   /** Browser origins allowed besides localhost (`--allow-origin`); `*` allows any. */
   allowedOrigins?: string[];
+  /** The clock session idleness is measured on; tests move it instead of waiting. */
+  now?: () => number;
 }
 
 export interface HttpFrontDoor {
@@ -35,7 +37,8 @@ export interface HttpFrontDoor {
   close(): Promise<void>;
 }
 
-const CLOSE_GRACE_MS = 3_000;
+/** How long close() lets requests still being answered finish before cutting their sockets. */
+export const CLOSE_GRACE_MS = 3_000;
 
 export const ROUTES = [
   'POST|GET|DELETE /mcp',
@@ -64,6 +67,7 @@ export async function startHttpFrontDoor(
   const sessions = new HttpSessions(
     { maxSessions: options.maxSessions, sessionIdleMs: options.sessionIdleMs },
     httpLog,
+    options.now,
   );
   const metrics = createMetrics(proxy, sessions);
   const mcp = createMcpRoute({

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BackendSpec } from '../config/contract.js';
 import { fixtureServer } from '../http/testing.js';
-import { silentLogger } from '../log.js';
-import { backoffDelay } from './backoff.js';
+import { createLogger, silentLogger } from '../log.js';
+import { backoffDelay, defaultBackoff } from './backoff.js';
 import { OwnershipError, Registry } from './registry.js';
 
 // Disabled specs register without starting a process: these tests are about bookkeeping.
@@ -140,4 +140,50 @@ describe('backoffDelay', () => {
     expect(backoffDelay(policy, 3, () => 1)).toBe(4000);
     expect(backoffDelay(policy, 20, () => 1)).toBe(30_000);
   });
+});
+
+describe('default backoff', () => {
+  it('is the README’s: 0.5 s doubling to 30 s', () => {
+    expect(defaultBackoff).toEqual({ initialMs: 500, maxMs: 30_000 });
+    const ceilings = [0, 1, 2, 3, 4, 5, 6, 7, 40].map((attempt) =>
+      backoffDelay(defaultBackoff, attempt, () => 1),
+    );
+    expect(ceilings).toEqual([500, 1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000]);
+    expect(backoffDelay(defaultBackoff, 0, () => 0)).toBe(250);
+    expect(backoffDelay(defaultBackoff, 40, () => 0)).toBe(15_000);
+  });
+
+  it('is what a registry built without a policy retries a failing backend with', async () => {
+    const lines: string[] = [];
+    const registry = new Registry({
+      log: createLogger('warn', (line) => lines.push(line)),
+      clientInfo: { name: 't', version: '0' },
+      hooks,
+    });
+    try {
+      const root = new URL('../../../', import.meta.url).pathname;
+      await registry.upsert('api', 'broken', {
+        command: process.execPath,
+        args: ['--import', 'tsx', 'test/fixtures/servers/crash-at-start.ts'],
+        cwd: root,
+      });
+      // Two failures: the first retry waits within (250, 500] ms, the second within (500, 1000].
+      const retries = (): number[] =>
+        lines
+          .filter((line) => line.includes('backend failed, retrying'))
+          .map((line) => Number(/retryInMs=(\d+)/.exec(line)?.[1]));
+      const deadline = Date.now() + 20_000;
+      while (retries().length < 2 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const [first, second] = retries();
+      expect(first).toBeGreaterThanOrEqual(250);
+      expect(first).toBeLessThanOrEqual(500);
+      expect(second).toBeGreaterThanOrEqual(500);
+      expect(second).toBeLessThanOrEqual(1000);
+      expect(registry.get('broken')?.restarts).toBeGreaterThanOrEqual(1);
+    } finally {
+      await registry.close();
+    }
+  }, 30_000);
 });

@@ -1,6 +1,6 @@
 import type { JSONRPCMessage } from '@modelcontextprotocol/client';
 import { InMemoryTransport } from '@modelcontextprotocol/client';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { BackendRpcError, RawWire, WireClosedError, WireTimeoutError } from './wire.js';
 
 /** The wire over one end of a pair; the other end plays the backend. */
@@ -51,14 +51,18 @@ describe('RawWire', () => {
   });
 
   it('relays progress under its own token and restarts the timeout on each', async () => {
+    // The request's timer runs on a fake clock: each progress lands 50 ms into an 80 ms timeout
+    // whatever the machine's load, and the 150 ms total proves the timer restarted.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    onTestFinished(() => void vi.useRealTimers());
     const { wire, backendSide, atBackend } = await setup();
     const seen: number[] = [];
     const call = wire.request('tools/call', {}, { timeoutMs: 80, onprogress: (p) => seen.push(p.progress) });
-    await settle();
+    await vi.advanceTimersByTimeAsync(0);
     const request = atBackend[0] as { id: string; params: { _meta: { progressToken: string } } };
     expect(request.params._meta.progressToken).toBe(request.id);
     for (let i = 1; i <= 3; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await vi.advanceTimersByTimeAsync(50);
       await backendSide.send({
         jsonrpc: '2.0',
         method: 'notifications/progress',

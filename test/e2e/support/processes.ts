@@ -94,6 +94,7 @@ export async function startHttpProxy(
   configPath: string | undefined,
   extraArgs: string[] = [],
   cwd?: string,
+  env: NodeJS.ProcessEnv = {},
 ): Promise<RunningProxy> {
   const config = configPath === undefined ? [] : ['--config', configPath];
   const args = [
@@ -107,7 +108,7 @@ export async function startHttpProxy(
     ...config,
     ...extraArgs,
   ];
-  const proc = start(process.execPath, args, {}, cwd);
+  const proc = start(process.execPath, args, env, cwd);
   const [, url] = await waitForOutput(proc, /listening .*mcp=(http:\/\/127\.0\.0\.1:\d+)\/mcp/);
   if (!url) throw new Error('no url');
   await waitUntil(async () => (await fetch(`${url}/readyz`)).ok, 30_000, `${url}/readyz`);
