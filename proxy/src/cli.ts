@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfigFile, resolveDefaultConfigPath } from './config/index.js';
 import { startHttpFrontDoor } from './http/index.js';
+import { loadSessionSeal } from './http/seal.js';
 import type { LogLevel } from './log.js';
 import { LOG_LEVELS, createLogger, errorMessage } from './log.js';
 import { createProxy } from './proxy.js';
@@ -90,6 +91,10 @@ const program = new Command('multi-mcp')
     4 << 20,
   )
   .option(
+    '--session-key-file <path>',
+    'key shared by all replicas: 2025-era session ids are sealed with it, so any replica serves any session',
+  )
+  .option(
     '--startup-timeout-ms <ms>',
     'how long lists wait at startup for backends to connect',
     integer('--startup-timeout-ms', 0, 600_000),
@@ -110,6 +115,7 @@ interface CliOptions {
   sessionIdleMs: number;
   maxBodyBytes: number;
   startupTimeoutMs: number;
+  sessionKeyFile?: string;
 }
 
 async function main(): Promise<void> {
@@ -121,6 +127,10 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (reason) =>
     log.error('unhandled rejection', { error: errorMessage(reason) }),
   );
+
+  // Read before anything starts: a bad key must stop the proxy, not surface at the first request.
+  const sessionSeal =
+    options.sessionKeyFile === undefined ? undefined : await loadSessionSeal(options.sessionKeyFile);
 
   const configPath = options.config ?? resolveDefaultConfigPath(process.cwd(), SHIPPED_EXAMPLE);
   // With no config at all (a container whose backends come from the admin API or the operator)
@@ -138,6 +148,15 @@ async function main(): Promise<void> {
   await proxy.registry.sync(FILE_OWNER, config.backends);
   const ready = proxy.markReadyWhenSettled(options.startupTimeoutMs);
 
+  if (sessionSeal && options.transport === 'stdio') {
+    log.warn('--session-key-file has no effect in stdio mode (it seals HTTP session ids)');
+  } else if (sessionSeal) {
+    log.info('session ids are sealed: any replica with this key serves any 2025-era session', {
+      keyFile: options.sessionKeyFile,
+      keys: sessionSeal.keys,
+    });
+  }
+
   let closeFrontDoor: () => Promise<void>;
   let done: Promise<void>;
   if (options.transport === 'stdio') {
@@ -153,6 +172,7 @@ async function main(): Promise<void> {
       maxBodyBytes: options.maxBodyBytes,
       allowedOrigins: options.allowOrigin,
       ...(options.adminToken && { adminToken: options.adminToken }),
+      ...(sessionSeal && { sessionSeal }),
     });
     closeFrontDoor = http.close;
     done = new Promise(() => {});
