@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
+import { ServerResponse } from 'node:http';
+import type { NodeMcpRequestHandler } from '@modelcontextprotocol/node';
 import { toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
 import type { InitializeRequest } from '@modelcontextprotocol/server';
 import {
@@ -75,9 +77,11 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
     const entry: LiveSession = {
       transport,
       server,
-      serve: toNodeHandler(
-        { fetch: (request, requestOptions) => transport.handleRequest(request, requestOptions) },
-        { maxRequestBodySize: maxBodyBytes, onerror },
+      serve: withStreamHeadersFlushed(
+        toNodeHandler(
+          { fetch: (request, requestOptions) => transport.handleRequest(request, requestOptions) },
+          { maxRequestBodySize: maxBodyBytes, onerror },
+        ),
       ),
     };
     live.set(id, entry);
@@ -187,6 +191,25 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
       detachNotifier();
       return modern.close();
     },
+  };
+}
+
+/**
+ * `toNodeHandler` holds a response's headers back until its first chunk: on the GET
+ * notification stream that can be the first keep-alive, 15 s later, so a client (or a load
+ * balancer waiting for headers) would not see the stream open. Send them as soon as they are set.
+ */
+function withStreamHeadersFlushed(serve: NodeMcpRequestHandler): NodeMcpRequestHandler {
+  return (req, res, body) => {
+    if (req.method === 'GET' && res instanceof ServerResponse) {
+      const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
+      res.writeHead = ((...args: unknown[]) => {
+        const written = writeHead(...args);
+        written.flushHeaders();
+        return written;
+      }) as typeof res.writeHead;
+    }
+    return serve(req, res, body);
   };
 }
 
