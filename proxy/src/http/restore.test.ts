@@ -184,4 +184,23 @@ describe('sessions any replica can serve', () => {
     expect(answer.status).toBe(503);
     expect(answer.messages[0]?.error?.message).toContain('maxSessions=4');
   });
+
+  it('sweeps an idle restored session like any other, and restores it again on its next request', async () => {
+    const idle = await startHarness({ sessionSeal: seal, sessionIdleMs: 200 });
+    try {
+      await idle.proxy.markReadyWhenSettled(1_000);
+      const id = await initialize(first);
+      expect((await post(idle, call(14, 'tools/list'), session(id))).status).toBe(200);
+      expect(await openSessions(idle)).toBe(1);
+      const deadline = Date.now() + 5_000;
+      while ((await openSessions(idle)) > 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(await openSessions(idle)).toBe(0);
+      expect((await post(idle, call(15, 'tools/list'), session(id))).status).toBe(200);
+      expect(await restored(idle)).toBe(2);
+    } finally {
+      await idle.close();
+    }
+  });
 });
