@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfigFile, resolveDefaultConfigPath } from './config/index.js';
 import { startHttpFrontDoor } from './http/index.js';
-import { loadSessionSeal } from './http/seal.js';
+import { loadSessionSeal, SessionKeyError } from './http/seal.js';
 import type { LogLevel } from './log.js';
 import { LOG_LEVELS, createLogger, errorMessage } from './log.js';
 import { createProxy } from './proxy.js';
@@ -207,6 +207,10 @@ async function main(): Promise<void> {
 main().catch((error: unknown) => {
   if (error instanceof ConfigError) {
     process.stderr.write(`multi-mcp: ${error.summary}\n${error.issues.map((i) => `  ${i}`).join('\n')}\n`);
+    process.exit(2);
+  }
+  if (error instanceof SessionKeyError) {
+    process.stderr.write(`multi-mcp: ${error.message}\n`);
     process.exit(2);
   }
   process.stderr.write(`multi-mcp: ${errorMessage(error)}\n`);

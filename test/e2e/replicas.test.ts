@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
@@ -6,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSessionSeal } from '../../proxy/src/http/seal.js';
 import type { Balancer } from './support/balancer.js';
 import { startBalancer } from './support/balancer.js';
-import { fixture, writeTempFile } from './support/paths.js';
+import { cliPath, fixture, writeTempFile } from './support/paths.js';
 import type { RunningProxy } from './support/processes.js';
-import { startHttpProxy, stopAll, waitForExit, waitUntil } from './support/processes.js';
+import { start, startHttpProxy, stopAll, waitForExit, waitUntil } from './support/processes.js';
 
 // Two proxy processes with one session key behind a load balancer: a 2025-era session opened
 // on the first keeps working on the second, also once the first is gone (SIGKILL).
@@ -168,5 +169,42 @@ describe('one session key, two replicas', () => {
     expect((await listWith(keyless, sessionId)).status).toBe(404);
     // And the real id still works where the key is.
     expect((await listWith(second, sessionId)).status).toBe(200);
+  });
+});
+
+describe('a bad --session-key-file', () => {
+  it.each([
+    ['a short key', `${randomBytes(16).toString('base64')}\n`, /line 1 decodes to 16 bytes/],
+    ['an empty file', '', /the file is empty/],
+  ])('stops the proxy before it serves: %s', async (_what, content, message) => {
+    const keyFile = writeTempFile('session-key', content);
+    const proc = start(process.execPath, [
+      cliPath,
+      '--transport',
+      'http',
+      '--port',
+      '0',
+      '--session-key-file',
+      keyFile,
+    ]);
+    expect(await waitForExit(proc)).toBe(2);
+    expect(proc.output()).toContain(`--session-key-file ${keyFile}`);
+    expect(proc.output()).toMatch(message);
+    expect(proc.output()).not.toContain('listening');
+  });
+
+  it('names a key file it cannot read', async () => {
+    const missing = join(dirname(writeTempFile('placeholder', '')), 'no-such-key');
+    const proc = start(process.execPath, [
+      cliPath,
+      '--transport',
+      'http',
+      '--port',
+      '0',
+      '--session-key-file',
+      missing,
+    ]);
+    expect(await waitForExit(proc)).toBe(2);
+    expect(proc.output()).toMatch(new RegExp(`--session-key-file ${missing}: cannot read it: .*ENOENT`));
   });
 });
