@@ -15,7 +15,7 @@ import type { Gateway } from '../gateway/gateway.js';
 import type { Logger } from '../log.js';
 import { Field, errorMessage } from '../log.js';
 import { requestId, RpcCode, sendRpcError } from './respond.js';
-import type { LiveSession, Refusal, RestoreMetrics } from './restore.js';
+import type { LiveSession, RestoreMetrics, SessionRefusal } from './restore.js';
 import { createRestorer, notFound } from './restore.js';
 import type { SessionSeal } from './seal.js';
 import type { HttpSession, HttpSessions } from './sessions.js';
@@ -123,7 +123,7 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
   };
 
   /** The live session `id`, restored from its sealed id if this replica has never seen it. */
-  const find = async (id: string, req: Request): Promise<LiveSession | Refusal> => {
+  const find = async (id: string, req: Request): Promise<LiveSession | SessionRefusal> => {
     const known = live.get(id);
     if (known) return known;
     if (!restorer) return notFound(id);

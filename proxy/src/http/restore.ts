@@ -19,13 +19,16 @@ export interface LiveSession {
 }
 
 /** A request for a session that cannot be served: the HTTP status and JSON-RPC error to answer. */
-export interface Refusal {
+export interface SessionRefusal {
   refused: string;
   status: number;
   code: number;
 }
 
-export function notFound(id: string, why = 'closed, idle too long, or opened before a restart'): Refusal {
+export function notFound(
+  id: string,
+  why = 'closed, idle too long, or opened before a restart',
+): SessionRefusal {
   return {
     refused: `Session not found: ${id} (${why}); start a new session with initialize`,
     status: 404,
@@ -60,7 +63,7 @@ export interface Restorer {
   /** The sealed id for a new session, or undefined when the handshake is too large to carry. */
   sealedId(params: InitializeRequest['params']): string | undefined;
   /** Serves `id` here if it opens: the session is rebuilt from the handshake sealed in it. */
-  restore(id: string, clientProtocolVersion: string | undefined): Promise<LiveSession | Refusal>;
+  restore(id: string, clientProtocolVersion: string | undefined): Promise<LiveSession | SessionRefusal>;
   /** `id` was ended with DELETE: this replica will not restore it again. */
   terminated(id: string): void;
 }
@@ -82,7 +85,7 @@ const REPLAY_HEADERS = { accept: 'application/json, text/event-stream', 'content
  */
 export function createRestorer(options: RestorerOptions): Restorer {
   const { seal, sessions, metrics, log } = options;
-  const pending = new Map<string, Promise<LiveSession | Refusal>>();
+  const pending = new Map<string, Promise<LiveSession | SessionRefusal>>();
   const ended = new Set<string>();
   let warnedTooLarge = false;
 
@@ -105,16 +108,19 @@ export function createRestorer(options: RestorerOptions): Restorer {
     return undefined;
   };
 
-  const fail = (reason: RestoreFailure, refusal: Refusal): Refusal => {
+  const fail = (reason: RestoreFailure, refusal: SessionRefusal): SessionRefusal => {
     metrics?.failed(reason);
     log.debug('session id not restored', { reason });
     return refusal;
   };
 
-  const rebuild = async (id: string, clientVersion: string | undefined): Promise<LiveSession | Refusal> => {
+  const rebuild = async (
+    id: string,
+    clientVersion: string | undefined,
+  ): Promise<LiveSession | SessionRefusal> => {
     if (ended.has(id)) return fail('terminated', notFound(id, 'terminated by the client'));
     const opened = seal.open(id);
-    if (!opened.ok) return fail(opened.reason, notFound(id));
+    if (!opened.ok) return fail(opened.reason, notFound(id, "not issued with this replica's session key"));
     // A restored session is a session like any other: it counts against the cap and is swept.
     const refusal = sessions.refusal();
     if (refusal) return { refused: refusal, status: 503, code: RpcCode.refused };
