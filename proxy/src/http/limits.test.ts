@@ -116,6 +116,16 @@ describe('idle sweep', () => {
     ]);
     controller.abort();
     expect(opened === 'waiting' ? 'no headers within 2 s' : opened.status).toBe(200);
+    // The stream the client left is forgotten: a new one is not refused as a second (409).
+    await waitFor('a new GET stream accepted', async () => {
+      const again = new AbortController();
+      const reopened = await fetch(`${harness.url}/mcp`, {
+        headers: { accept: 'text/event-stream', 'mcp-session-id': id },
+        signal: again.signal,
+      });
+      again.abort();
+      return reopened.status === 200;
+    });
   });
 });
 

@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import { ServerResponse } from 'node:http';
-import type { NodeMcpRequestHandler } from '@modelcontextprotocol/node';
 import { toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
 import type { InitializeRequest } from '@modelcontextprotocol/server';
 import {
@@ -19,6 +17,7 @@ import type { LiveSession, RestoreMetrics, SessionRefusal } from './restore.js';
 import { createRestorer, notFound } from './restore.js';
 import type { SessionSeal } from './seal.js';
 import type { HttpSession, HttpSessions } from './sessions.js';
+import { headersOnly, sendWebResponse } from './web.js';
 
 export interface McpRouteOptions {
   gateway: Gateway;
@@ -77,12 +76,11 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
     const entry: LiveSession = {
       transport,
       server,
-      serve: withStreamHeadersFlushed(
-        toNodeHandler(
-          { fetch: (request, requestOptions) => transport.handleRequest(request, requestOptions) },
-          { maxRequestBodySize: maxBodyBytes, onerror },
-        ),
-      ),
+      serve: async (req, res) => {
+        const parsed = req.body === undefined ? undefined : { parsedBody: req.body as unknown };
+        const response = await transport.handleRequest(headersOnly(req), parsed);
+        await sendWebResponse(response, res, req.method === 'GET');
+      },
     };
     live.set(id, entry);
     const session = sessions.add(id, 'streamable-http', () => server.close());
@@ -109,7 +107,7 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
     const { entry, session } = await start(id);
     sessions.track(session, res);
     try {
-      await entry.serve(req, res, req.body);
+      await entry.serve(req, res);
     } catch (error) {
       await sessions.close(id, 'initialize failed');
       throw error;
@@ -143,7 +141,7 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
         return;
       }
       sessions.track(session, res);
-      await found.serve(req, res, req.body);
+      await found.serve(req, res);
       // A session the client ended stays ended here, though its id would still open.
       if (req.method === 'DELETE' && !live.has(sessionId)) restorer?.terminated(sessionId);
       return;
@@ -192,37 +190,4 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
       return modern.close();
     },
   };
-}
-
-/**
- * `toNodeHandler` holds a response's headers back until its first chunk: on the GET
- * notification stream that can be the first keep-alive, 15 s later, so a client (or a load
- * balancer waiting for headers) would not see the stream open. Send them as soon as they are set.
- */
-function withStreamHeadersFlushed(serve: NodeMcpRequestHandler): NodeMcpRequestHandler {
-  return (req, res, body) => {
-    if (req.method === 'GET' && res instanceof ServerResponse) {
-      const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
-      res.writeHead = ((...args: unknown[]) => {
-        const written = writeHead(...args);
-        written.flushHeaders();
-        return written;
-      }) as typeof res.writeHead;
-    }
-    return serve(req, res, body);
-  };
-}
-
-/**
- * With the body already parsed, classification reads only the method and headers: a body-less
- * Request spares re-serializing every message on the hot path (what `toWebRequest` would do).
- */
-function headersOnly(req: Request): globalThis.Request {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined) continue;
-    if (Array.isArray(value)) for (const item of value) headers.append(name, item);
-    else headers.set(name, value);
-  }
-  return new globalThis.Request(`http://localhost${req.url}`, { method: req.method, headers });
 }

@@ -1,10 +1,10 @@
-import type { NodeMcpRequestHandler } from '@modelcontextprotocol/node';
 import type {
   InitializeRequest,
   JSONRPCMessage,
   Server,
   WebStandardStreamableHTTPServerTransport,
 } from '@modelcontextprotocol/server';
+import type { Request as HttpRequest, Response as HttpResponse } from 'express';
 import type { Logger } from '../log.js';
 import { Field } from '../log.js';
 import { RpcCode } from './respond.js';
@@ -15,7 +15,8 @@ import type { HttpSession, HttpSessions } from './sessions.js';
 export interface LiveSession {
   transport: WebStandardStreamableHTTPServerTransport;
   server: Server;
-  serve: NodeMcpRequestHandler;
+  /** Serves one request of the session (its body already parsed by the JSON body parser). */
+  serve: (req: HttpRequest, res: HttpResponse) => Promise<void>;
 }
 
 /** A request for a session that cannot be served: the HTTP status and JSON-RPC error to answer. */
