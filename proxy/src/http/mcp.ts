@@ -94,7 +94,15 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
   };
 
   const restorer =
-    options.seal && createRestorer({ seal: options.seal, sessions, start, metrics: options.restores, log });
+    options.seal &&
+    createRestorer({
+      seal: options.seal,
+      sessions,
+      admit: () => sessions.refusal(),
+      start,
+      metrics: options.restores,
+      log,
+    });
 
   const openSession = async (req: Request, res: Response, body: InitializeRequest): Promise<void> => {
     const refusal = sessions.refusal();

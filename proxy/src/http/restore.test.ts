@@ -74,7 +74,7 @@ describe('sessions any replica can serve', () => {
     seal = createSessionSeal([randomBytes(32)]);
     [first, second, keyless] = await Promise.all([
       startHarness({ sessionSeal: seal }),
-      startHarness({ sessionSeal: seal, maxSessions: 4 }),
+      startHarness({ sessionSeal: seal }),
       startHarness(),
     ]);
     for (const h of [first, second]) {
@@ -178,11 +178,27 @@ describe('sessions any replica can serve', () => {
   });
 
   it('counts restored sessions against --max-sessions', async () => {
-    while ((await openSessions(second)) < 4) await initialize(second);
-    const id = await initialize(first);
-    const answer = await post(second, call(13, 'tools/list'), session(id));
-    expect(answer.status).toBe(503);
-    expect(answer.messages[0]?.error?.message).toContain('maxSessions=4');
+    const full = await startHarness({ sessionSeal: seal, maxSessions: 2 });
+    const streams = new AbortController();
+    try {
+      await full.proxy.markReadyWhenSettled(1_000);
+      // Both sessions busy (their GET streams open), so none can make room.
+      for (let i = 0; i < 2; i++) {
+        const own = await initialize(full);
+        const stream = await fetch(`${full.url}/mcp`, {
+          headers: { accept: 'text/event-stream', ...session(own) },
+          signal: streams.signal,
+        });
+        expect(stream.status).toBe(200);
+      }
+      const answer = await post(full, call(13, 'tools/list'), session(await initialize(first)));
+      expect(answer.status).toBe(503);
+      expect(answer.messages[0]?.error?.message).toContain('maxSessions=2');
+      expect(await restored(full)).toBe(0);
+    } finally {
+      streams.abort();
+      await full.close();
+    }
   });
 
   it('sweeps an idle restored session like any other, and restores it again on its next request', async () => {

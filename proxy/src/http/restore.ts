@@ -54,6 +54,8 @@ export interface RestoreMetrics {
 export interface RestorerOptions {
   seal: SessionSeal;
   sessions: HttpSessions;
+  /** Makes room for one more session, or says why there is none (what a new session's initialize gets). */
+  admit(): string | undefined;
   /** Creates, registers and connects a session's transport and server under `id`. */
   start(id: string): Promise<{ entry: LiveSession; session: HttpSession }>;
   metrics?: RestoreMetrics;
@@ -123,7 +125,7 @@ export function createRestorer(options: RestorerOptions): Restorer {
     const opened = seal.open(id);
     if (!opened.ok) return fail(opened.reason, notFound(id, "not issued with this replica's session key"));
     // A restored session is a session like any other: it counts against the cap and is swept.
-    const refusal = sessions.refusal();
+    const refusal = options.admit();
     if (refusal) return { refused: refusal, status: 503, code: RpcCode.refused };
     const { entry } = await options.start(id);
     try {
