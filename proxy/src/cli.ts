@@ -6,6 +6,7 @@ import type { ConfigWatcher } from './config/index.js';
 import { ConfigError, loadConfigFile, resolveDefaultConfigPath, watchConfigFile } from './config/index.js';
 import { startHttpFrontDoor } from './http/index.js';
 import type { LogLevel, Logger } from './log.js';
+import { loadSessionSeal, SessionKeyError } from './http/seal.js';
 import { LOG_LEVELS, createLogger, errorMessage } from './log.js';
 import type { Proxy } from './proxy.js';
 import { createProxy } from './proxy.js';
@@ -94,6 +95,10 @@ const program = new Command('multi-mcp')
     4 << 20,
   )
   .option(
+    '--session-key-file <path>',
+    'key shared by all replicas: 2025-era session ids are sealed with it, so any replica serves any session',
+  )
+  .option(
     '--startup-timeout-ms <ms>',
     'how long lists wait at startup for backends to connect',
     integer('--startup-timeout-ms', 0, 600_000),
@@ -121,6 +126,7 @@ interface CliOptions {
   maxBodyBytes: number;
   startupTimeoutMs: number;
   drainTimeoutMs: number;
+  sessionKeyFile?: string;
 }
 
 async function main(): Promise<void> {
@@ -132,6 +138,10 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (reason) =>
     log.error('unhandled rejection', { error: errorMessage(reason) }),
   );
+
+  // Read before anything starts: a bad key must stop the proxy, not surface at the first request.
+  const sessionSeal =
+    options.sessionKeyFile === undefined ? undefined : await loadSessionSeal(options.sessionKeyFile);
 
   const configPath = options.config ?? resolveDefaultConfigPath(process.cwd(), SHIPPED_EXAMPLE);
   // With no config at all (a container whose backends come from the admin API or the operator)
@@ -153,6 +163,15 @@ async function main(): Promise<void> {
   const ready = proxy.markReadyWhenSettled(options.startupTimeoutMs);
   const watcher = await watchConfig(config.path === '(none)' ? undefined : config.path, proxy, log);
 
+  if (sessionSeal && options.transport === 'stdio') {
+    log.warn('--session-key-file has no effect in stdio mode (it seals HTTP session ids)');
+  } else if (sessionSeal) {
+    log.info('session ids are sealed: any replica with this key serves any 2025-era session', {
+      keyFile: options.sessionKeyFile,
+      keys: sessionSeal.keys,
+    });
+  }
+
   let closeFrontDoor: () => Promise<void>;
   let stopAdmitting: () => void = () => {};
   let callsInFlight: () => number = () => 0;
@@ -170,6 +189,7 @@ async function main(): Promise<void> {
       maxBodyBytes: options.maxBodyBytes,
       allowedOrigins: options.allowOrigin,
       ...(options.adminToken && { adminToken: options.adminToken }),
+      ...(sessionSeal && { sessionSeal }),
     });
     closeFrontDoor = http.close;
     stopAdmitting = http.stopAdmitting;
@@ -237,6 +257,10 @@ async function watchConfig(
 main().catch((error: unknown) => {
   if (error instanceof ConfigError) {
     process.stderr.write(`multi-mcp: ${error.summary}\n${error.issues.map((i) => `  ${i}`).join('\n')}\n`);
+    process.exit(2);
+  }
+  if (error instanceof SessionKeyError) {
+    process.stderr.write(`multi-mcp: ${error.message}\n`);
     process.exit(2);
   }
   process.stderr.write(`multi-mcp: ${errorMessage(error)}\n`);

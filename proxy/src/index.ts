@@ -5,6 +5,8 @@ export { createProxy } from './proxy.js';
 export type { Proxy, ProxyOptions } from './proxy.js';
 export { startHttpFrontDoor } from './http/index.js';
 export type { HttpFrontDoor, HttpOptions } from './http/index.js';
+export { createSessionSeal, loadSessionSeal, SessionKeyError } from './http/index.js';
+export type { SessionSeal } from './http/index.js';
 export { startStdioFrontDoor } from './stdio.js';
 export type { StdioFrontDoor } from './stdio.js';
 export { ConfigError, loadConfigFile, parseBackendSpec, parseMcpJson } from './config/index.js';

@@ -13,6 +13,7 @@ import { Field, errorMessage } from '../log.js';
 import type { Backend, BackendHooks } from '../registry/backend.js';
 import type { Registry } from '../registry/registry.js';
 import type { SessionServer } from './handlers.js';
+import { resubscribeOnReconnect } from './resubscribe.js';
 import { createSessionServer } from './handlers.js';
 import type { Session, SessionKind } from './sessions.js';
 import { SessionTable, levelAllows } from './sessions.js';
@@ -140,6 +141,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     attach(r, c) {
       registry = r;
       catalog = c;
+      // createProxy builds the catalog (and its registry listener) before attaching, so this runs after it.
+      resubscribeOnReconnect({ registry: r, catalog: c, sessions, log });
       c.onChange((change) => {
         if (change.tools) pushToSessions((s) => s.server.sendToolListChanged());
         if (change.prompts) pushToSessions((s) => s.server.sendPromptListChanged());

@@ -208,10 +208,17 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     const owner = routeResource(await current(), uri);
     if (!owner) throw unknownName('resource', uri);
     const first = subscribers(uri) === 0;
+    const added = session !== undefined && !session.subscriptions.has(uri);
     session?.subscriptions.add(uri);
     const backend = backendFor(owner);
     if (first && backend.capabilities?.resources?.subscribe) {
-      await relay(backend, 'resources/subscribe', { uri }, relayContextOf(ctx));
+      try {
+        await relay(backend, 'resources/subscribe', { uri }, relayContextOf(ctx));
+      } catch (error) {
+        // The client is told it is not subscribed: it must not get updates after a reconnect either.
+        if (added) session?.subscriptions.delete(uri);
+        throw error;
+      }
     }
     return {};
   });

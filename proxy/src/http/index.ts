@@ -3,3 +3,5 @@ export { startHttpFrontDoor } from './server.js';
 export type { HttpFrontDoor, HttpOptions } from './server.js';
 export { checkAdminAccess, isLoopbackHost, originAllowed } from './guards.js';
 export type { AdminAccessOptions, Refusal } from './guards.js';
+export { createSessionSeal, loadSessionSeal, parseSessionKeys, SessionKeyError } from './seal.js';
+export type { SealedHandshake, SessionSeal } from './seal.js';

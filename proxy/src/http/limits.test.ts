@@ -164,6 +164,33 @@ describe('idle sweep', () => {
     h = undefined;
     expect(Date.now() - started).toBeLessThan(CLOSE_GRACE_MS);
   });
+
+  it('opens a Streamable HTTP GET stream at once, before any event or keep-alive', async () => {
+    const harness = await start({});
+    const init = await initialize(harness);
+    const id = init.headers.get('mcp-session-id') ?? '';
+    const controller = new AbortController();
+    // The SDK's keep-alive comes after 15 s: headers must not wait for it.
+    const opened = await Promise.race([
+      fetch(`${harness.url}/mcp`, {
+        headers: { accept: 'text/event-stream', 'mcp-session-id': id },
+        signal: controller.signal,
+      }),
+      new Promise<'waiting'>((resolve) => setTimeout(() => resolve('waiting'), 2_000)),
+    ]);
+    controller.abort();
+    expect(opened === 'waiting' ? 'no headers within 2 s' : opened.status).toBe(200);
+    // The stream the client left is forgotten: a new one is not refused as a second (409).
+    await waitFor('a new GET stream accepted', async () => {
+      const again = new AbortController();
+      const reopened = await fetch(`${harness.url}/mcp`, {
+        headers: { accept: 'text/event-stream', 'mcp-session-id': id },
+        signal: again.signal,
+      });
+      again.abort();
+      return reopened.status === 200;
+    });
+  });
 });
 
 describe('request bodies', () => {

@@ -1,13 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import { NodeStreamableHTTPServerTransport, toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
-import { createMcpHandler, isInitializeRequest, isLegacyRequest } from '@modelcontextprotocol/server';
+import { toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
+import type { InitializeRequest } from '@modelcontextprotocol/server';
+import {
+  createMcpHandler,
+  isInitializeRequest,
+  isLegacyRequest,
+  WebStandardStreamableHTTPServerTransport,
+} from '@modelcontextprotocol/server';
 import { withFastPath } from '../gateway/fastpath.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { Logger } from '../log.js';
 import { Field, errorMessage } from '../log.js';
 import { requestId, RpcCode, sendRpcError } from './respond.js';
-import type { HttpSessions } from './sessions.js';
+import type { LiveSession, RestoreMetrics, SessionRefusal } from './restore.js';
+import { createRestorer, notFound } from './restore.js';
+import type { SessionSeal } from './seal.js';
+import type { HttpSession, HttpSessions } from './sessions.js';
+import { headersOnly, sendWebResponse } from './web.js';
 
 export interface McpRouteOptions {
   gateway: Gateway;
@@ -15,6 +25,9 @@ export interface McpRouteOptions {
   log: Logger;
   maxBodyBytes: number;
   maxSubscriptions: number;
+  /** With a session key: 2025-era ids are sealed, and ids this replica never issued are restored. */
+  seal?: SessionSeal;
+  restores?: RestoreMetrics;
 }
 
 export interface McpRoute {
@@ -45,38 +58,69 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
   const detachNotifier = gateway.addNotifier(modern.notify);
   const modernNode = toNodeHandler(modern, { maxRequestBodySize: maxBodyBytes, onerror });
 
-  const transports = new Map<string, NodeStreamableHTTPServerTransport>();
+  const live = new Map<string, LiveSession>();
 
-  const openSession = async (req: Request, res: Response): Promise<void> => {
-    const refusal = sessions.admit();
-    if (refusal) {
-      sendRpcError(res, 503, RpcCode.refused, refusal, requestId(req.body));
-      return;
-    }
-    // The id is chosen before the transport exists so the session counts against the cap at once.
-    const id = randomUUID();
-    const transport = new NodeStreamableHTTPServerTransport({
+  /** A session's transport and server, registered (and counted against the cap) under `id`. */
+  const start = async (id: string): Promise<{ entry: LiveSession; session: HttpSession }> => {
+    const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       maxRequestBodySize: maxBodyBytes,
     });
     transport.onerror = onerror;
     // Set before connect(): the server chains its own close handling after ours.
     transport.onclose = () => {
-      transports.delete(id);
+      live.delete(id);
       sessions.forget(id);
     };
     const { server, relayedFor } = gateway.createSession('streamable-http');
-    transports.set(id, transport);
+    const entry: LiveSession = {
+      transport,
+      server,
+      serve: async (req, res) => {
+        const parsed = req.body === undefined ? undefined : { parsedBody: req.body as unknown };
+        const response = await transport.handleRequest(headersOnly(req), parsed);
+        await sendWebResponse(response, res, req.method === 'GET');
+      },
+    };
+    live.set(id, entry);
     const session = sessions.add(id, 'streamable-http', () => server.close());
-    sessions.track(session, res);
     try {
       await server.connect(withFastPath(transport, relayedFor));
-      await transport.handleRequest(req, res, req.body);
+    } catch (error) {
+      await sessions.close(id, 'connect failed');
+      throw error;
+    }
+    return { entry, session };
+  };
+
+  const restorer =
+    options.seal &&
+    createRestorer({
+      seal: options.seal,
+      sessions,
+      admit: () => sessions.admit(),
+      start,
+      metrics: options.restores,
+      log,
+    });
+
+  const openSession = async (req: Request, res: Response, body: InitializeRequest): Promise<void> => {
+    const refusal = sessions.admit();
+    if (refusal) {
+      sendRpcError(res, 503, RpcCode.refused, refusal, requestId(req.body));
+      return;
+    }
+    // The id is chosen before the transport exists so the session counts against the cap at once.
+    const id = restorer?.sealedId(body.params) ?? randomUUID();
+    const { entry, session } = await start(id);
+    sessions.track(session, res);
+    try {
+      await entry.serve(req, res);
     } catch (error) {
       await sessions.close(id, 'initialize failed');
       throw error;
     }
-    if (transport.sessionId !== id) {
+    if (entry.transport.sessionId !== id) {
       // The transport refused the initialize (malformed, batched…): nothing to keep.
       await sessions.close(id, 'initialize refused');
       return;
@@ -84,28 +128,34 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
     log.debug('session opened', { [Field.session]: id });
   };
 
+  /** The live session `id`, restored from its sealed id if this replica has never seen it. */
+  const find = async (id: string, req: Request): Promise<LiveSession | SessionRefusal> => {
+    const known = live.get(id);
+    if (known) return known;
+    if (!restorer) return notFound(id);
+    const version = req.headers['mcp-protocol-version'];
+    return restorer.restore(id, Array.isArray(version) ? version[0] : version);
+  };
+
   const serveLegacy = async (req: Request, res: Response): Promise<void> => {
     const header = req.headers['mcp-session-id'];
     const sessionId = Array.isArray(header) ? header[0] : header;
     if (sessionId !== undefined) {
-      const transport = transports.get(sessionId);
+      const found = await find(sessionId, req);
       const session = sessions.get(sessionId);
-      if (!transport || !session) {
-        sendRpcError(
-          res,
-          404,
-          RpcCode.sessionNotFound,
-          `Session not found: ${sessionId} (closed, idle too long, or opened before a restart); start a new session with initialize`,
-          requestId(req.body),
-        );
+      if ('refused' in found || !session) {
+        const refusal = 'refused' in found ? found : notFound(sessionId);
+        sendRpcError(res, refusal.status, refusal.code, refusal.refused, requestId(req.body));
         return;
       }
       sessions.track(session, res);
-      await transport.handleRequest(req, res, req.body);
+      await found.serve(req, res);
+      // A session the client ended stays ended here, though its id would still open.
+      if (req.method === 'DELETE' && !live.has(sessionId)) restorer?.terminated(sessionId);
       return;
     }
     if (req.method === 'POST' && isInitializeRequest(req.body)) {
-      await openSession(req, res);
+      await openSession(req, res, req.body);
       return;
     }
     sendRpcError(
@@ -122,7 +172,7 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
       // A request naming a live session is 2025-era by definition: skip classifying it (the hot path).
       const sessionHeader = req.headers['mcp-session-id'];
       const legacy =
-        (typeof sessionHeader === 'string' && transports.has(sessionHeader)) ||
+        (typeof sessionHeader === 'string' && live.has(sessionHeader)) ||
         (req.body === undefined
           ? await isLegacyRequest(await toWebRequest(req), undefined, { maxRequestBodySize: maxBodyBytes })
           : await isLegacyRequest(headersOnly(req), req.body));
@@ -148,18 +198,4 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
       return modern.close();
     },
   };
-}
-
-/**
- * With the body already parsed, classification reads only the method and headers: a body-less
- * Request spares re-serializing every message on the hot path (what `toWebRequest` would do).
- */
-function headersOnly(req: Request): globalThis.Request {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined) continue;
-    if (Array.isArray(value)) for (const item of value) headers.append(name, item);
-    else headers.set(name, value);
-  }
-  return new globalThis.Request(`http://localhost${req.url}`, { method: req.method, headers });
 }

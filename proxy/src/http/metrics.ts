@@ -2,6 +2,8 @@ import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Proxy } from '../proxy.js';
 import type { BackendState } from '../registry/backend.js';
+import type { RestoreMetrics } from './restore.js';
+import { RESTORE_FAILURES } from './restore.js';
 import type { HttpSessions } from './sessions.js';
 import { HTTP_SESSION_KINDS } from './sessions.js';
 
@@ -12,6 +14,8 @@ export interface FrontDoorMetrics {
   middleware: RequestHandler;
   /** GET /metrics: Prometheus text. */
   scrape: RequestHandler;
+  /** Counts sessions restored from sealed ids, and ids that could not be. */
+  restores: RestoreMetrics;
 }
 
 /**
@@ -125,6 +129,22 @@ export function createMetrics(proxy: Proxy, sessions: HttpSessions): FrontDoorMe
     registers,
   });
 
+  const restored = new Counter({
+    name: 'multi_mcp_sessions_restored_total',
+    help: 'Sessions this replica had never seen, rebuilt from their sealed session id',
+    registers,
+  });
+  const restoreFailures = new Counter({
+    name: 'multi_mcp_session_restore_failures_total',
+    help:
+      'Unknown session ids not restored, by reason: malformed (not a sealed id), auth_failed ' +
+      '(tampered, truncated or sealed with another key), protocol_version, terminated (ended with DELETE)',
+    labelNames: ['reason'],
+    registers,
+  });
+  // Every reason is exported from the start, so a rate() over it never misses the first failure.
+  for (const reason of RESTORE_FAILURES) restoreFailures.inc({ reason }, 0);
+
   const middleware: RequestHandler = (req, res, next) => {
     const started = process.hrtime.bigint();
     res.once('close', () => {
@@ -150,5 +170,9 @@ export function createMetrics(proxy: Proxy, sessions: HttpSessions): FrontDoorMe
     }
   };
 
-  return { middleware, scrape };
+  return {
+    middleware,
+    scrape,
+    restores: { restored: () => restored.inc(), failed: (reason) => restoreFailures.inc({ reason }) },
+  };
 }

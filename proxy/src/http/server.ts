@@ -10,6 +10,7 @@ import { healthz, readyz } from './health.js';
 import { createMcpRoute } from './mcp.js';
 import { createMetrics } from './metrics.js';
 import { sendError } from './respond.js';
+import type { SessionSeal } from './seal.js';
 import { HttpSessions } from './sessions.js';
 import { createSseRoutes } from './sse.js';
 
@@ -25,6 +26,8 @@ export interface HttpOptions {
   allowedOrigins?: string[];
   /** The clock session idleness is measured on; tests move it instead of waiting. */
   now?: () => number;
+  /** The key shared by replicas (`--session-key-file`): 2025-era sessions move between them. */
+  sessionSeal?: SessionSeal;
 }
 
 export interface HttpFrontDoor {
@@ -76,6 +79,7 @@ export async function startHttpFrontDoor(
     log: httpLog,
     maxBodyBytes: options.maxBodyBytes,
     maxSubscriptions: options.maxSessions,
+    ...(options.sessionSeal && { seal: options.sessionSeal, restores: metrics.restores }),
   });
   const sse = createSseRoutes({ gateway: proxy.gateway, sessions, log: httpLog, messagesPath: '/messages' });
 
