@@ -13,6 +13,7 @@ import { Field, errorMessage } from '../log.js';
 import type { Backend, BackendHooks } from '../registry/backend.js';
 import type { Registry } from '../registry/registry.js';
 import type { SessionServer } from './handlers.js';
+import type { RelayStats } from './relay-stats.js';
 import { createSessionServer } from './handlers.js';
 import type { Session, SessionKind } from './sessions.js';
 import { SessionTable, levelAllows } from './sessions.js';
@@ -24,6 +25,8 @@ export interface GatewayOptions {
   log: Logger;
   /** Resolves once the startup backends have settled; list requests wait for it (bounded). */
   ready: Promise<void>;
+  /** Where every relayed request is counted (read by the metrics endpoint). */
+  stats: RelayStats;
 }
 
 /**
@@ -126,6 +129,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       instructions: options.instructions,
       ready: options.ready,
       log,
+      stats: options.stats,
     });
   };
 

@@ -2,6 +2,7 @@ import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Proxy } from '../proxy.js';
 import type { BackendState } from '../registry/backend.js';
+import { renderRelayMetrics } from './relay-metrics.js';
 import type { HttpSessions } from './sessions.js';
 import { HTTP_SESSION_KINDS } from './sessions.js';
 
@@ -113,7 +114,7 @@ export function createMetrics(proxy: Proxy, sessions: HttpSessions): FrontDoorMe
     try {
       const text = await registry.metrics();
       res.setHeader('Content-Type', registry.contentType);
-      res.end(text);
+      res.end(`${text}\n${renderRelayMetrics(proxy.relayStats)}`);
     } catch (error) {
       res.status(500).json({
         error: `metrics collection failed: ${error instanceof Error ? error.message : String(error)}`,
