@@ -201,6 +201,53 @@ describe('admin API with real backends', () => {
   });
 });
 
+describe('admin API with --allow-command', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ allowCommands: ['node', '/opt/mcp/bin/*'] });
+    await h.proxy.markReadyWhenSettled(1_000);
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('refuses commands outside the list with 403 naming the command and the flag, applying nothing', async () => {
+    const post = await h.call('POST', '/mcp_servers', {
+      mcpServers: { fine: idle('fine'), units: { command: 'python', args: ['./tools/unit_converter.py'] } },
+    });
+    expect(post.status).toBe(403);
+    const error = ((await post.json()) as ErrorBody).error;
+    expect(error).toContain('command "python" of mcpServers.units');
+    expect(error).toContain('--allow-command "python"');
+    // All or nothing: the allowed one in the same body was not added either.
+    expect(h.proxy.registry.get('fine')).toBeUndefined();
+    expect(h.proxy.registry.get('units')).toBeUndefined();
+
+    const put = await h.call('PUT', '/mcp_servers/sh', { command: '/bin/sh', args: ['-c', 'id'] });
+    expect(put.status).toBe(403);
+    expect(((await put.json()) as ErrorBody).error).toContain('"/bin/sh"');
+
+    const sync = await h.call('PUT', '/mcp_servers', {
+      owner: 'operator',
+      mcpServers: { x: { command: '/opt/mcp/bin/../../../bin/sh' } },
+    });
+    expect(sync.status).toBe(403);
+    expect(h.proxy.registry.backends()).toEqual([]);
+  });
+
+  it('accepts listed commands and URL backends', async () => {
+    const ok = await h.call('POST', '/mcp_servers', {
+      mcpServers: {
+        local: idle('local'),
+        tool: { command: '/opt/mcp/bin/weather', disabled: true },
+        remote: { url: 'http://127.0.0.1:9/mcp', disabled: true },
+      },
+    });
+    expect(ok.status).toBe(201);
+    expect(h.proxy.registry.backends().map((b) => b.name)).toEqual(['local', 'tool', 'remote']);
+  });
+});
+
 describe('admin API access', () => {
   let h: Harness;
   beforeAll(async () => {

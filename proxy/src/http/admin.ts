@@ -15,6 +15,8 @@ import type { Proxy } from '../proxy.js';
 import type { Backend } from '../registry/backend.js';
 import { OwnershipError } from '../registry/registry.js';
 import type { SyncResult } from '../registry/registry.js';
+import type { CommandPolicy } from './allow-command.js';
+import { anyCommand } from './allow-command.js';
 import { sendError } from './respond.js';
 
 /** Owner of backends added through the admin API when the caller names none. */
@@ -131,9 +133,27 @@ function requireBody(req: Request, shape: string): unknown {
   return req.body;
 }
 
+export interface AdminRouterOptions {
+  /** Which stdio commands callers may start (`--allow-command`); default any. */
+  commandPolicy?: CommandPolicy;
+}
+
 /** The admin API: resource-shaped routes over the registry, every error a JSON object with `error`. */
-export function createAdminRouter(proxy: Proxy, log: Logger, guards: RequestHandler[]): Router {
+export function createAdminRouter(
+  proxy: Proxy,
+  log: Logger,
+  guards: RequestHandler[],
+  options: AdminRouterOptions = {},
+): Router {
   const { registry } = proxy;
+  const commandPolicy = options.commandPolicy ?? anyCommand;
+  /** Refuses the whole request if any of its stdio commands is not allowed, before anything is applied. */
+  const checkCommands = (specs: Record<string, BackendSpec>): void => {
+    for (const [name, spec] of Object.entries(specs)) {
+      const refusal = commandPolicy(name, spec);
+      if (refusal) throw new RequestError(403, refusal);
+    }
+  };
   const router = Router();
   const adminLog = log.with({ component: 'admin' });
 
@@ -166,6 +186,7 @@ export function createAdminRouter(proxy: Proxy, log: Logger, guards: RequestHand
     handle(async (req, res) => {
       const owner = ownerFrom(req);
       const config = parseMcpJson(requireBody(req, '{"mcpServers": {…}}'), 'request body');
+      checkCommands(config.mcpServers);
       // Check every name first so a conflict leaves nothing half-applied.
       for (const name of Object.keys(config.mcpServers)) {
         const existing = registry.get(name);
@@ -196,6 +217,7 @@ export function createAdminRouter(proxy: Proxy, log: Logger, guards: RequestHand
       }
       const { owner, revision } = parsed.data;
       const config = parseMcpJson({ mcpServers: parsed.data.mcpServers }, 'request body');
+      checkCommands(config.mcpServers);
       const result = await registry.sync(owner, config.mcpServers);
       adminLog.info('owner synced', { [Field.owner]: owner, revision, ...countsOf(result) });
       res.json({ owner, revision: revision ?? null, ...result });
@@ -223,6 +245,7 @@ export function createAdminRouter(proxy: Proxy, log: Logger, guards: RequestHand
         requireBody(req, 'one backend definition ({"command": …} or {"url": …})'),
         name,
       );
+      checkCommands({ [name]: spec });
       const outcome = await registry.upsert(owner, name, spec);
       const backend = registry.get(name);
       res.status(outcome === 'created' ? 201 : 200).json({
