@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
+import { toolFilter } from '../catalog/filter.js';
 import type { BackendSpec } from '../config/contract.js';
 import {
   BackendNameSchema,
@@ -138,6 +139,11 @@ export interface AdminRouterOptions {
   commandPolicy?: CommandPolicy;
 }
 
+/** Python's `repr` of a list of names, as the original multi-mcp printed it: `['a', 'b']`. */
+function pythonList(names: string[]): string {
+  return `[${names.map((name) => `'${name}'`).join(', ')}]`;
+}
+
 /** The admin API: resource-shaped routes over the registry, every error a JSON object with `error`. */
 export function createAdminRouter(
   proxy: Proxy,
@@ -197,10 +203,13 @@ export function createAdminRouter(
         result[await registry.upsert(owner, name, spec)].push(name);
       }
       const changed = [...result.created, ...result.updated];
-      res.status(result.created.length > 0 ? 201 : 200).json({
+      // 200 and "Added [...]" as the original answered (its own lifecycle test checks for 200);
+      // servers that were already there with the same definition are left running.
+      const unchanged = result.unchanged.length > 0 ? `; unchanged ${pythonList(result.unchanged)}` : '';
+      res.status(200).json({
+        message: `Added ${pythonList(changed)}${unchanged}`,
         owner,
         ...result,
-        message: changed.length > 0 ? `Added ${changed.join(', ')}` : 'nothing changed',
       });
     }),
   );
@@ -272,10 +281,21 @@ export function createAdminRouter(
     ...guards,
     handle((_req, res) => {
       const catalog = proxy.catalog.current();
-      const tools: Record<string, { backend: string; name: string }> = {};
+      // The original's shape: each server's tool names as the server knows them, or why it has none.
+      const tools: Record<string, string[] | string> = {};
+      for (const backend of registry.backends()) {
+        if (backend.state !== 'ready') {
+          tools[backend.name] =
+            `backend "${backend.name}" is not ready (${backend.state}${backend.error ? `: ${backend.error}` : ''})`;
+          continue;
+        }
+        const include = toolFilter(backend.spec.tools);
+        tools[backend.name] = backend.lists.tools.map((tool) => tool.name).filter(include);
+      }
+      const routes: Record<string, { backend: string; name: string }> = {};
       for (const [exposed, route] of catalog.toolRoutes)
-        tools[exposed] = { backend: route.backend, name: route.name };
-      res.json({ tools, collisions: catalog.collisions });
+        routes[exposed] = { backend: route.backend, name: route.name };
+      res.json({ tools, routes, collisions: catalog.collisions });
     }),
   );
 
