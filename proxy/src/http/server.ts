@@ -117,23 +117,25 @@ export async function startHttpFrontDoor(
   const body = jsonBody(options.maxBodyBytes);
   const commandPolicy = allowCommands(options.allowCommands ?? []);
 
-  /** Health, metrics and the admin API, behind the guards of the listener they are served on. */
-  const mountAdmin = (app: Express, host: string): void => {
-    app.get('/metrics', metrics.scrape);
-    app.use(hostGuard(host));
-    // The guards are part of each admin route, so no path spelling can reach a handler without them.
-    const guards = [...origin, adminGuard({ host, adminToken: options.adminToken }), ...body];
-    app.use(createAdminRouter(proxy, httpLog, guards, { commandPolicy }));
-  };
+  // The guards are part of each admin route, so no path spelling can reach a handler without them.
+  const adminRouter = (host: string) =>
+    createAdminRouter(
+      proxy,
+      httpLog,
+      [...origin, adminGuard({ host, adminToken: options.adminToken }), ...body],
+      { commandPolicy },
+    );
 
   const mcpApp = newApp(metrics);
   mcpApp.get('/healthz', healthz);
   mcpApp.get('/readyz', readyz(proxy));
-  if (!options.admin) mountAdmin(mcpApp, options.host);
-  else mcpApp.use(hostGuard(options.host));
+  if (!options.admin) mcpApp.get('/metrics', metrics.scrape);
+  mcpApp.use(hostGuard(options.host));
   mcpApp.all('/mcp', ...origin, ...body, mcp.handle);
   mcpApp.get('/sse', ...origin, sse.stream);
   mcpApp.all('/messages', ...origin, ...body, sse.messages);
+  // After the MCP routes, so MCP requests (the hot path) never walk the admin router's layers.
+  if (!options.admin) mcpApp.use(adminRouter(options.host));
   mcpApp.use(noRoute(options.admin ? [...MCP_ROUTES, ...PROBE_ROUTES] : ROUTES, !!options.admin));
   mcpApp.use(bodyErrors(options.maxBodyBytes, httpLog));
 
@@ -163,7 +165,9 @@ export async function startHttpFrontDoor(
     const adminApp = newApp(metrics);
     adminApp.get('/healthz', healthz);
     adminApp.get('/readyz', readyz(proxy));
-    mountAdmin(adminApp, options.admin.host);
+    adminApp.get('/metrics', metrics.scrape);
+    adminApp.use(hostGuard(options.admin.host));
+    adminApp.use(adminRouter(options.admin.host));
     adminApp.use(noRoute([...ADMIN_ROUTES, ...PROBE_ROUTES], false));
     adminApp.use(bodyErrors(options.maxBodyBytes, httpLog));
     try {
