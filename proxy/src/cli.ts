@@ -4,10 +4,12 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { ConfigWatcher } from './config/index.js';
 import { ConfigError, loadConfigFile, resolveDefaultConfigPath, watchConfigFile } from './config/index.js';
-import { startHttpFrontDoor } from './http/index.js';
-import type { LogLevel, Logger } from './log.js';
+import type { WatchedToken } from './http/admin-token.js';
+import { watchTokenFile } from './http/admin-token.js';
+import { checkAdminExposure, isLoopbackHost, startHttpFrontDoor } from './http/index.js';
 import { loadSessionSeal, SessionKeyError } from './http/seal.js';
-import { LOG_LEVELS, createLogger, errorMessage } from './log.js';
+import type { LogFormat, LogLevel, Logger } from './log.js';
+import { LOG_FORMATS, LOG_LEVELS, createLogger, errorMessage } from './log.js';
 import type { Proxy } from './proxy.js';
 import { createProxy } from './proxy.js';
 import { killAllProcessTreesNow } from './registry/processes.js';
@@ -49,6 +51,12 @@ const program = new Command('multi-mcp')
     8080,
   )
   .option(
+    '--admin-port <number>',
+    'serve the admin API and /metrics on their own listener at this port (0 = any free port), not on --port',
+    integer('--admin-port', 0, 65535),
+  )
+  .option('--admin-host <address>', 'address the admin listener binds to (with --admin-port)', '127.0.0.1')
+  .option(
     '-c, --config <path>',
     'mcp.json (or .yaml) with the backends; default ./mcp.json, else the shipped example',
   )
@@ -65,10 +73,29 @@ const program = new Command('multi-mcp')
       .default('info'),
   )
   .addOption(
+    new Option('--log-format <format>', 'text for terminals, json (one object a line) for log collectors')
+      .choices(LOG_FORMATS)
+      .default('text'),
+  )
+  .addOption(
     new Option(
       '--admin-token <token>',
-      'bearer token for the admin API (bound beyond loopback without one, the admin API answers 403)',
+      'bearer token for the admin API (required to serve it beyond loopback)',
     ).env('MULTI_MCP_ADMIN_TOKEN'),
+  )
+  .addOption(
+    new Option(
+      '--admin-token-file <path>',
+      'file holding the admin bearer token (a mounted Secret), re-read when it changes',
+    )
+      .env('MULTI_MCP_ADMIN_TOKEN_FILE')
+      .conflicts('adminToken'),
+  )
+  .option(
+    '--allow-command <glob>',
+    'stdio command the admin API may start (repeatable; default: any); config-file commands are not restricted',
+    collect,
+    [],
   )
   .option(
     '--allow-origin <origin>',
@@ -115,11 +142,16 @@ interface CliOptions {
   transport: 'stdio' | 'sse' | 'http';
   host: string;
   port: number;
+  adminHost: string;
+  adminPort?: number;
   config?: string;
   separator: string;
   maxNameLength: number;
   logLevel: LogLevel;
+  logFormat: LogFormat;
   adminToken?: string;
+  adminTokenFile?: string;
+  allowCommand: string[];
   allowOrigin: string[];
   maxSessions: number;
   sessionIdleMs: number;
@@ -129,15 +161,23 @@ interface CliOptions {
   sessionKeyFile?: string;
 }
 
-async function main(): Promise<void> {
-  program.parse();
-  const options = program.opts<CliOptions>();
-  const log = createLogger(options.logLevel);
+/** The token the admin API checks, from --admin-token-file (watched) or --admin-token. */
+async function adminTokenFrom(options: CliOptions, log: Logger): Promise<WatchedToken | string | undefined> {
+  if (options.adminTokenFile !== undefined) return watchTokenFile(options.adminTokenFile, { log });
+  return options.adminToken || undefined;
+}
+
+async function main(log: Logger, options: CliOptions): Promise<void> {
   // A promise some library forgot to handle must not take every client's sessions down with it:
   // log it loudly and keep serving. (Uncaught exceptions still end the process: state may be broken.)
   process.on('unhandledRejection', (reason) =>
     log.error('unhandled rejection', { error: errorMessage(reason) }),
   );
+  if (options.adminPort === undefined && program.getOptionValueSource('adminHost') === 'cli') {
+    throw new ConfigError('--admin-host needs --admin-port', [
+      '--admin-host: without --admin-port the admin API is served on the MCP listener (--host); add --admin-port <port>',
+    ]);
+  }
 
   // Read before anything starts: a bad key must stop the proxy, not surface at the first request.
   const sessionSeal =
@@ -151,6 +191,14 @@ async function main(): Promise<void> {
       ? { path: '(none)', backends: {} }
       : await loadConfigFile(configPath);
   log.info('config loaded', { path: config.path, backends: Object.keys(config.backends).length });
+  const adminToken = options.transport === 'stdio' ? undefined : await adminTokenFrom(options, log);
+  const admin =
+    options.adminPort === undefined ? undefined : { host: options.adminHost, port: options.adminPort };
+  if (options.transport !== 'stdio') {
+    // Checked before any backend is started (the front door checks again for embedders).
+    const exposure = checkAdminExposure(admin?.host ?? options.host, adminToken !== undefined);
+    if (exposure) throw exposure;
+  }
 
   // Whatever way the process ends, no backend process tree outlives it.
   process.on('exit', killAllProcessTreesNow);
@@ -184,22 +232,35 @@ async function main(): Promise<void> {
     const http = await startHttpFrontDoor(proxy, log, {
       host: options.host,
       port: options.port,
+      ...(admin && { admin }),
       maxSessions: options.maxSessions,
       sessionIdleMs: options.sessionIdleMs,
       maxBodyBytes: options.maxBodyBytes,
       allowedOrigins: options.allowOrigin,
-      ...(options.adminToken && { adminToken: options.adminToken }),
+      allowCommands: options.allowCommand,
+      ...(adminToken !== undefined && { adminToken }),
       ...(sessionSeal && { sessionSeal }),
+    }).catch(async (error: unknown) => {
+      await proxy.close();
+      throw error;
     });
-    closeFrontDoor = http.close;
+    closeFrontDoor = async () => {
+      if (typeof adminToken === 'object') adminToken.close();
+      await http.close();
+    };
     stopAdmitting = http.stopAdmitting;
     callsInFlight = http.callsInFlight;
     done = new Promise(() => {});
     log.info('listening', {
       mcp: `${http.url}/mcp`,
       sse: `${http.url}/sse`,
-      admin: `${http.url}/mcp_servers`,
+      admin: `${http.adminUrl}/mcp_servers`,
     });
+    if (options.allowCommand.length === 0 && !isLoopbackHost(admin?.host ?? options.host)) {
+      log.warn(
+        'the admin API is reachable beyond loopback and may start any program in this container; restrict it with --allow-command <glob>',
+      );
+    }
   }
   void ready.then(() => {
     const states = proxy.registry.backends().map((b) => `${b.name}:${b.state}`);
@@ -254,15 +315,21 @@ async function watchConfig(
   });
 }
 
-main().catch((error: unknown) => {
+program.parse();
+const options = program.opts<CliOptions>();
+const log = createLogger(options.logLevel, undefined, { format: options.logFormat });
+
+main(log, options).catch((error: unknown) => {
+  // Startup failures a person must fix (config, flags, token file, an exposed admin API): exit 2.
   if (error instanceof ConfigError) {
-    process.stderr.write(`multi-mcp: ${error.summary}\n${error.issues.map((i) => `  ${i}`).join('\n')}\n`);
+    if (options.logFormat === 'json') log.error(error.summary, { issues: error.issues.join('\n') });
+    else
+      process.stderr.write(`multi-mcp: ${error.summary}\n${error.issues.map((i) => `  ${i}`).join('\n')}\n`);
     process.exit(2);
   }
-  if (error instanceof SessionKeyError) {
-    process.stderr.write(`multi-mcp: ${error.message}\n`);
-    process.exit(2);
-  }
-  process.stderr.write(`multi-mcp: ${errorMessage(error)}\n`);
+  const message = error instanceof SessionKeyError ? error.message : errorMessage(error);
+  if (options.logFormat === 'json') log.error(message);
+  else process.stderr.write(`multi-mcp: ${message}\n`);
+  if (error instanceof SessionKeyError) process.exit(2);
   process.exit(1);
 });

@@ -3,8 +3,8 @@
 
 export { createProxy } from './proxy.js';
 export type { Proxy, ProxyOptions } from './proxy.js';
-export { startHttpFrontDoor } from './http/index.js';
-export type { HttpFrontDoor, HttpOptions } from './http/index.js';
+export { startHttpFrontDoor, watchTokenFile } from './http/index.js';
+export type { AdminTokenSource, HttpFrontDoor, HttpOptions, WatchedToken } from './http/index.js';
 export { createSessionSeal, loadSessionSeal, SessionKeyError } from './http/index.js';
 export type { SessionSeal } from './http/index.js';
 export { startStdioFrontDoor } from './stdio.js';
@@ -15,5 +15,5 @@ export { defaultNaming } from './catalog/names.js';
 export type { NamingOptions } from './catalog/names.js';
 export type { BackendState } from './registry/backend.js';
 export { createLogger, silentLogger } from './log.js';
-export type { Logger, LogLevel } from './log.js';
+export type { Logger, LogFormat, LogLevel } from './log.js';
 export { VERSION } from './version.js';

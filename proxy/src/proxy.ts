@@ -4,6 +4,7 @@ import { createCatalogStore } from './catalog/store.js';
 import type { NamingOptions } from './catalog/names.js';
 import type { Gateway } from './gateway/gateway.js';
 import { createGateway } from './gateway/gateway.js';
+import { RelayStats } from './gateway/relay-stats.js';
 import type { Logger } from './log.js';
 import type { BackoffPolicy } from './registry/backoff.js';
 import { Registry } from './registry/registry.js';
@@ -23,6 +24,8 @@ export interface Proxy {
   registry: Registry;
   catalog: CatalogStore;
   gateway: Gateway;
+  /** Relayed requests per backend, method and outcome, with latencies. */
+  relayStats: RelayStats;
   /** True once startup backends have settled: until then lists would be incomplete. */
   isReady(): boolean;
   /** Waits (at most `timeoutMs`) for the backends registered so far to connect or fail, then opens lists. */
@@ -40,7 +43,9 @@ export function createProxy(options: ProxyOptions): Proxy {
   let draining = false;
   let open: () => void = () => {};
   const readyPromise = new Promise<void>((resolve) => (open = resolve));
+  const relayStats = new RelayStats();
   const gateway = createGateway({
+    stats: relayStats,
     serverInfo: { name: 'multi-mcp', version: VERSION },
     log: options.log,
     ready: readyPromise,
@@ -55,11 +60,13 @@ export function createProxy(options: ProxyOptions): Proxy {
   });
   const catalog = createCatalogStore(registry, options.naming, options.log);
   gateway.attach(registry, catalog);
+  registry.onChange(() => relayStats.retain(new Set(registry.backends().map((b) => b.name))));
 
   return {
     registry,
     catalog,
     gateway,
+    relayStats,
     isReady: () => ready,
     async markReadyWhenSettled(timeoutMs) {
       await registry.settled(timeoutMs);

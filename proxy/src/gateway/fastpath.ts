@@ -10,8 +10,10 @@ import type {
 import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 import { errorMessage } from '../log.js';
 
-/** What a relayed call needs from the client's side: its cancellation and a way to send progress. */
+/** What a relayed call needs from the client's side: its id, its cancellation and a way to send progress. */
 export interface RelayContext {
+  /** The client's JSON-RPC id, for log lines about the call. */
+  requestId: RequestId;
   signal: AbortSignal;
   notify: (notification: Notification) => Promise<void>;
 }
@@ -38,6 +40,7 @@ export function withFastPath(
     inFlight.set(id, controller);
     const options: TransportSendOptions = { relatedRequestId: id };
     const context: RelayContext = {
+      requestId: id,
       signal: controller.signal,
       notify: (notification) => inner.send({ jsonrpc: '2.0', ...notification }, options),
     };

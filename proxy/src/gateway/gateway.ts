@@ -14,6 +14,7 @@ import type { Backend, BackendHooks } from '../registry/backend.js';
 import type { Registry } from '../registry/registry.js';
 import type { SessionServer } from './handlers.js';
 import { resubscribeOnReconnect } from './resubscribe.js';
+import type { RelayStats } from './relay-stats.js';
 import { createSessionServer } from './handlers.js';
 import type { Session, SessionKind } from './sessions.js';
 import { SessionTable, levelAllows } from './sessions.js';
@@ -25,6 +26,8 @@ export interface GatewayOptions {
   log: Logger;
   /** Resolves once the startup backends have settled; list requests wait for it (bounded). */
   ready: Promise<void>;
+  /** Where every relayed request is counted (read by the metrics endpoint). */
+  stats: RelayStats;
 }
 
 /**
@@ -127,6 +130,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       instructions: options.instructions,
       ready: options.ready,
       log,
+      stats: options.stats,
     });
   };
 

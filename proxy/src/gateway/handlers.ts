@@ -9,6 +9,8 @@ import type { Backend } from '../registry/backend.js';
 import type { Registry } from '../registry/registry.js';
 import { toClientError, unknownName } from './errors.js';
 import type { RelayContext, RelayHandler } from './fastpath.js';
+import type { RelayStats } from './relay-stats.js';
+import { failureOutcome, outcomeOf } from './relay-stats.js';
 import type { Session, SessionKind, SessionTable } from './sessions.js';
 import { tracked } from './sessions.js';
 
@@ -21,6 +23,7 @@ export interface SessionServerDeps {
   instructions: string | undefined;
   ready: Promise<void>;
   log: Logger;
+  stats: RelayStats;
 }
 
 type Params = Record<string, unknown>;
@@ -45,7 +48,7 @@ export interface SessionServer {
 }
 
 function relayContextOf(ctx: ServerContext): RelayContext {
-  return { signal: ctx.mcpReq.signal, notify: ctx.mcpReq.notify };
+  return { requestId: ctx.mcpReq.id, signal: ctx.mcpReq.signal, notify: ctx.mcpReq.notify };
 }
 
 /**
@@ -94,16 +97,26 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
             void ctx
               .notify({ method: 'notifications/progress', params: { ...progress, progressToken } })
               .catch(() => {});
+    // Counted here, the one place every relayed request passes, whatever the front door or era.
+    const started = performance.now();
     try {
-      return await tracked(session, backend.name, () =>
+      const result = await tracked(session, backend.name, () =>
         backend.relay(method, forwarded, { signal: ctx.signal, ...(onprogress && { onprogress }) }),
       );
+      deps.stats.record(backend.name, method, outcomeOf(result), (performance.now() - started) / 1000);
+      return result;
     } catch (error) {
+      const outcome = failureOutcome(error, ctx.signal);
+      deps.stats.record(backend.name, method, outcome, (performance.now() - started) / 1000);
       const clientError = toClientError(error, backend.name, method);
-      log.debug('relay failed', {
+      // A timeout is the backend's fault and worth an operator's attention; the rest are
+      // answers the client already gets (and the backend's own failures are logged where they happen).
+      log[outcome === 'timeout' ? 'warn' : 'debug']('relay failed', {
         [Field.backend]: backend.name,
         [Field.method]: method,
-        error: clientError.message,
+        [Field.request]: ctx.requestId,
+        outcome,
+        [Field.error]: clientError.message,
       });
       throw clientError;
     }

@@ -35,7 +35,7 @@ describe('admin API', () => {
         },
       },
     });
-    expect(added.status).toBe(201);
+    expect(added.status).toBe(200);
     expect(await added.json()).toMatchObject({ owner: 'api', created: ['local', 'remote'] });
 
     const listed = await h.call('GET', '/mcp_servers');
@@ -172,24 +172,35 @@ describe('admin API with real backends', () => {
     const response = await h.call('POST', '/mcp_servers', {
       mcpServers: {
         alpha: { ...fixtureServer('echo-named.ts', 'alpha'), prefix: '' },
-        beta: { ...fixtureServer('echo-named.ts', 'beta'), prefix: '' },
+        beta: { ...fixtureServer('echo-named.ts', 'beta'), prefix: '', tools: { exclude: ['crash'] } },
+        broken: { command: 'multi-mcp-no-such-program-here' },
       },
     });
-    expect(response.status).toBe(201);
+    expect(response.status).toBe(200);
     await h.proxy.markReadyWhenSettled(20_000);
   }, 30_000);
   afterAll(async () => {
     await h?.close();
   });
 
-  it('maps exposed tool names to backend and original name, and reports collisions', async () => {
+  it("lists tools per server in the original's shape, errors in place of a down server's list", async () => {
     const response = await h.call('GET', '/mcp_tools');
     expect(response.status).toBe(200);
-    const body = (await response.json()) as {
-      tools: Record<string, { backend: string; name: string }>;
-      collisions: { exposed: string; keptBy: string; droppedFrom: string }[];
+    const body = (await response.json()) as { tools: Record<string, string[] | string> };
+    // Each server's own tool names (after its filter), as the original's `client.list_tools()` gave them.
+    expect(body.tools['alpha']).toEqual(['whoami', 'echo', 'crash']);
+    expect(body.tools['beta']).toEqual(['whoami', 'echo']);
+    expect(typeof body.tools['broken']).toBe('string');
+    expect(body.tools['broken']).toMatch(/backend "broken" is not ready \(failed: .*ENOENT/);
+  });
+
+  it('keeps the routing table and collisions under their own keys of the same answer', async () => {
+    const body = (await h.call('GET', '/mcp_tools').then((r) => r.json())) as {
+      routes: Record<string, { backend: string; name: string }>;
+      collisions: { kind: string; exposed: string; keptBy: string; droppedFrom: string }[];
     };
-    expect(body.tools['echo']).toEqual({ backend: 'alpha', name: 'echo' });
+    expect(body.routes['echo']).toEqual({ backend: 'alpha', name: 'echo' });
+    expect(body.routes['crash']).toEqual({ backend: 'alpha', name: 'crash' });
     expect(body.collisions).toContainEqual(
       expect.objectContaining({ kind: 'tool', exposed: 'echo', keptBy: 'alpha', droppedFrom: 'beta' }),
     );
@@ -200,6 +211,71 @@ describe('admin API with real backends', () => {
     >;
     expect(alpha).toMatchObject({ state: 'ready', transport: 'stdio', serverInfo: { name: 'alpha' } });
     expect(alpha['tools']).toEqual(expect.arrayContaining(['echo', 'whoami']));
+  });
+
+  it("adds with the original's answer and leaves the servers already there running", async () => {
+    const alpha = h.proxy.registry.get('alpha');
+    const response = await h.call('POST', '/mcp_servers', {
+      mcpServers: {
+        alpha: { ...fixtureServer('echo-named.ts', 'alpha'), prefix: '' },
+        gamma: { ...fixtureServer('echo-named.ts', 'gamma'), prefix: 'g' },
+      },
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({
+      message: "Added ['gamma']; unchanged ['alpha']",
+      created: ['gamma'],
+      unchanged: ['alpha'],
+    });
+    expect(h.proxy.registry.get('alpha')).toBe(alpha);
+    expect(alpha?.state).toBe('ready');
+  });
+});
+
+describe('admin API with --allow-command', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ allowCommands: ['node', '/opt/mcp/bin/*'] });
+    await h.proxy.markReadyWhenSettled(1_000);
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('refuses commands outside the list with 403 naming the command and the flag, applying nothing', async () => {
+    const post = await h.call('POST', '/mcp_servers', {
+      mcpServers: { fine: idle('fine'), units: { command: 'python', args: ['./tools/unit_converter.py'] } },
+    });
+    expect(post.status).toBe(403);
+    const error = ((await post.json()) as ErrorBody).error;
+    expect(error).toContain('command "python" of mcpServers.units');
+    expect(error).toContain('--allow-command "python"');
+    // All or nothing: the allowed one in the same body was not added either.
+    expect(h.proxy.registry.get('fine')).toBeUndefined();
+    expect(h.proxy.registry.get('units')).toBeUndefined();
+
+    const put = await h.call('PUT', '/mcp_servers/sh', { command: '/bin/sh', args: ['-c', 'id'] });
+    expect(put.status).toBe(403);
+    expect(((await put.json()) as ErrorBody).error).toContain('"/bin/sh"');
+
+    const sync = await h.call('PUT', '/mcp_servers', {
+      owner: 'operator',
+      mcpServers: { x: { command: '/opt/mcp/bin/../../../bin/sh' } },
+    });
+    expect(sync.status).toBe(403);
+    expect(h.proxy.registry.backends()).toEqual([]);
+  });
+
+  it('accepts listed commands and URL backends', async () => {
+    const ok = await h.call('POST', '/mcp_servers', {
+      mcpServers: {
+        local: idle('local'),
+        tool: { command: '/opt/mcp/bin/weather', disabled: true },
+        remote: { url: 'http://127.0.0.1:9/mcp', disabled: true },
+      },
+    });
+    expect(ok.status).toBe(200);
+    expect(h.proxy.registry.backends().map((b) => b.name)).toEqual(['local', 'tool', 'remote']);
   });
 });
 

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
+import { toolFilter } from '../catalog/filter.js';
 import type { BackendSpec } from '../config/contract.js';
 import {
   BackendNameSchema,
@@ -15,6 +16,8 @@ import type { Proxy } from '../proxy.js';
 import type { Backend } from '../registry/backend.js';
 import { OwnershipError } from '../registry/registry.js';
 import type { SyncResult } from '../registry/registry.js';
+import type { CommandPolicy } from './allow-command.js';
+import { anyCommand } from './allow-command.js';
 import { sendError } from './respond.js';
 
 /** Owner of backends added through the admin API when the caller names none. */
@@ -131,9 +134,32 @@ function requireBody(req: Request, shape: string): unknown {
   return req.body;
 }
 
+export interface AdminRouterOptions {
+  /** Which stdio commands callers may start (`--allow-command`); default any. */
+  commandPolicy?: CommandPolicy;
+}
+
+/** Python's `repr` of a list of names, as the original multi-mcp printed it: `['a', 'b']`. */
+function pythonList(names: string[]): string {
+  return `[${names.map((name) => `'${name}'`).join(', ')}]`;
+}
+
 /** The admin API: resource-shaped routes over the registry, every error a JSON object with `error`. */
-export function createAdminRouter(proxy: Proxy, log: Logger, guards: RequestHandler[]): Router {
+export function createAdminRouter(
+  proxy: Proxy,
+  log: Logger,
+  guards: RequestHandler[],
+  options: AdminRouterOptions = {},
+): Router {
   const { registry } = proxy;
+  const commandPolicy = options.commandPolicy ?? anyCommand;
+  /** Refuses the whole request if any of its stdio commands is not allowed, before anything is applied. */
+  const checkCommands = (specs: Record<string, BackendSpec>): void => {
+    for (const [name, spec] of Object.entries(specs)) {
+      const refusal = commandPolicy(name, spec);
+      if (refusal) throw new RequestError(403, refusal);
+    }
+  };
   const router = Router();
   const adminLog = log.with({ component: 'admin' });
 
@@ -166,6 +192,7 @@ export function createAdminRouter(proxy: Proxy, log: Logger, guards: RequestHand
     handle(async (req, res) => {
       const owner = ownerFrom(req);
       const config = parseMcpJson(requireBody(req, '{"mcpServers": {…}}'), 'request body');
+      checkCommands(config.mcpServers);
       // Check every name first so a conflict leaves nothing half-applied.
       for (const name of Object.keys(config.mcpServers)) {
         const existing = registry.get(name);
@@ -176,10 +203,13 @@ export function createAdminRouter(proxy: Proxy, log: Logger, guards: RequestHand
         result[await registry.upsert(owner, name, spec)].push(name);
       }
       const changed = [...result.created, ...result.updated];
-      res.status(result.created.length > 0 ? 201 : 200).json({
+      // 200 and "Added [...]" as the original answered (its own lifecycle test checks for 200);
+      // servers that were already there with the same definition are left running.
+      const unchanged = result.unchanged.length > 0 ? `; unchanged ${pythonList(result.unchanged)}` : '';
+      res.status(200).json({
+        message: `Added ${pythonList(changed)}${unchanged}`,
         owner,
         ...result,
-        message: changed.length > 0 ? `Added ${changed.join(', ')}` : 'nothing changed',
       });
     }),
   );
@@ -196,6 +226,7 @@ export function createAdminRouter(proxy: Proxy, log: Logger, guards: RequestHand
       }
       const { owner, revision } = parsed.data;
       const config = parseMcpJson({ mcpServers: parsed.data.mcpServers }, 'request body');
+      checkCommands(config.mcpServers);
       const result = await registry.sync(owner, config.mcpServers);
       adminLog.info('owner synced', { [Field.owner]: owner, revision, ...countsOf(result) });
       res.json({ owner, revision: revision ?? null, ...result });
@@ -223,6 +254,7 @@ export function createAdminRouter(proxy: Proxy, log: Logger, guards: RequestHand
         requireBody(req, 'one backend definition ({"command": …} or {"url": …})'),
         name,
       );
+      checkCommands({ [name]: spec });
       const outcome = await registry.upsert(owner, name, spec);
       const backend = registry.get(name);
       res.status(outcome === 'created' ? 201 : 200).json({
@@ -249,10 +281,21 @@ export function createAdminRouter(proxy: Proxy, log: Logger, guards: RequestHand
     ...guards,
     handle((_req, res) => {
       const catalog = proxy.catalog.current();
-      const tools: Record<string, { backend: string; name: string }> = {};
+      // The original's shape: each server's tool names as the server knows them, or why it has none.
+      const tools: Record<string, string[] | string> = {};
+      for (const backend of registry.backends()) {
+        if (backend.state !== 'ready') {
+          tools[backend.name] =
+            `backend "${backend.name}" is not ready (${backend.state}${backend.error ? `: ${backend.error}` : ''})`;
+          continue;
+        }
+        const include = toolFilter(backend.spec.tools);
+        tools[backend.name] = backend.lists.tools.map((tool) => tool.name).filter(include);
+      }
+      const routes: Record<string, { backend: string; name: string }> = {};
       for (const [exposed, route] of catalog.toolRoutes)
-        tools[exposed] = { backend: route.backend, name: route.name };
-      res.json({ tools, collisions: catalog.collisions });
+        routes[exposed] = { backend: route.backend, name: route.name };
+      res.json({ tools, routes, collisions: catalog.collisions });
     }),
   );
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { redactSpec } from './admin.js';
+import type { AdminTokenState } from './admin-token.js';
 import { checkAdminAccess, isLoopbackHost, originAllowed } from './guards.js';
 
 describe('checkAdminAccess', () => {
@@ -27,6 +28,28 @@ describe('checkAdminAccess', () => {
       expect(checkAdminAccess(options, 'Bearer tokk')?.status).toBe(401);
       expect(checkAdminAccess(options, 'Bearer tok')).toBeUndefined();
       expect(checkAdminAccess(options, 'bearer tok')).toBeUndefined();
+    }
+  });
+});
+
+describe('checkAdminAccess with a token file', () => {
+  it('reads the current token on every request and refuses everyone while the file is unusable', () => {
+    let state: AdminTokenState = { token: 'first' };
+    const source = { current: () => state, describe: '--admin-token-file /run/token' };
+    const options = { host: '0.0.0.0', adminToken: source };
+    expect(checkAdminAccess(options, 'Bearer first')).toBeUndefined();
+    state = { token: 'second' };
+    expect(checkAdminAccess(options, 'Bearer first')).toMatchObject({
+      status: 401,
+      error: expect.stringContaining('--admin-token-file /run/token') as string,
+    });
+    expect(checkAdminAccess(options, 'Bearer second')).toBeUndefined();
+    state = { unusable: 'admin token file /run/token is empty' };
+    for (const presented of ['Bearer second', 'Bearer first', undefined]) {
+      expect(checkAdminAccess(options, presented)).toMatchObject({
+        status: 503,
+        error: expect.stringContaining('/run/token is empty') as string,
+      });
     }
   });
 });

@@ -1,8 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express from 'express';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { ConfigError } from '../config/errors.js';
 import type { Logger } from '../log.js';
 import { Field, errorMessage } from '../log.js';
+import type { AdminTokenSource, AdminTokenState } from './admin-token.js';
 import { isMcpPath, RpcCode, sendError, sendRpcError } from './respond.js';
 
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
@@ -14,43 +16,70 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 export interface AdminAccessOptions {
+  /** The address the admin routes are served on (the admin listener's, or the MCP one's). */
   host: string;
-  adminToken?: string | undefined;
+  /** A fixed token, or where to read the current one (a watched token file). */
+  adminToken?: string | AdminTokenSource | undefined;
 }
 
 export interface Refusal {
-  status: 401 | 403;
+  status: 401 | 403 | 503;
   error: string;
+}
+
+const NO_TOKEN_FIX =
+  'Give it a token with --admin-token-file <path> (a mounted Secret), --admin-token <token> or env MULTI_MCP_ADMIN_TOKEN, ' +
+  'or serve the admin API on its own loopback listener with --admin-port <port> (--admin-host defaults to 127.0.0.1)';
+
+function tokenState(adminToken: AdminAccessOptions['adminToken']): AdminTokenState | undefined {
+  if (adminToken === undefined || adminToken === '') return undefined;
+  return typeof adminToken === 'string' ? { token: adminToken } : adminToken.current();
 }
 
 /**
  * Whether a request may use the admin API. The admin API can start processes on this machine,
  * so it is never open beyond loopback without a token, and with a token every call needs it.
+ * A token file that became unusable refuses everyone (see admin-token.ts).
  */
 export function checkAdminAccess(
   options: AdminAccessOptions,
   authorization: string | undefined,
 ): Refusal | undefined {
-  if (options.adminToken === undefined || options.adminToken === '') {
+  const state = tokenState(options.adminToken);
+  if (state === undefined) {
     if (isLoopbackHost(options.host)) return undefined;
     return {
       status: 403,
-      error:
-        `the admin API is disabled: multi-mcp is bound to ${options.host}, beyond loopback, without an admin token. ` +
-        'Start it with --admin-token <token> (or env MULTI_MCP_ADMIN_TOKEN) and send "Authorization: Bearer <token>"',
+      error: `the admin API is disabled: it is served on ${options.host}, beyond loopback, without an admin token. ${NO_TOKEN_FIX}; then send "Authorization: Bearer <token>"`,
     };
+  }
+  if ('unusable' in state) {
+    return { status: 503, error: `${state.unusable}; the admin API refuses every request until it is fixed` };
   }
   const presented = /^Bearer\s+(.+)$/i.exec(authorization ?? '')?.[1]?.trim();
   if (presented === undefined) {
     return { status: 401, error: 'the admin API needs "Authorization: Bearer <admin token>"' };
   }
-  if (!sameSecret(presented, options.adminToken)) {
-    return {
-      status: 401,
-      error: 'the admin token in "Authorization: Bearer …" is not the one multi-mcp was started with',
-    };
+  if (!sameSecret(presented, state.token)) {
+    const from =
+      typeof options.adminToken === 'string' || options.adminToken === undefined
+        ? 'the one multi-mcp was started with'
+        : `the one in ${options.adminToken.describe}`;
+    return { status: 401, error: `the admin token in "Authorization: Bearer …" is not ${from}` };
   }
   return undefined;
+}
+
+/**
+ * Refuses a front door whose admin routes would be reachable beyond loopback with no token: such a
+ * proxy would answer every admin call with 403 at best, and its operator meant something else.
+ */
+export function checkAdminExposure(adminHost: string, hasToken: boolean): ConfigError | undefined {
+  if (hasToken || isLoopbackHost(adminHost)) return undefined;
+  return new ConfigError(
+    `refusing to start: the admin API (which can start processes) would be served on ${adminHost}, beyond loopback, without a token`,
+    [NO_TOKEN_FIX],
+  );
 }
 
 /** Constant-time comparison; hashing first makes the lengths equal so length leaks nothing either. */

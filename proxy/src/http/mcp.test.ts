@@ -34,7 +34,7 @@ describe('/mcp and /sse with real clients', () => {
     const response = await h.call('POST', '/mcp_servers', {
       mcpServers: { calc: fixtureServer('calculator.ts') },
     });
-    expect(response.status).toBe(201);
+    expect(response.status).toBe(200);
     await h.proxy.markReadyWhenSettled(20_000);
     expect(h.proxy.registry.get('calc')?.state).toBe('ready');
   }, 30_000);

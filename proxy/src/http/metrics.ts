@@ -4,6 +4,7 @@ import type { Proxy } from '../proxy.js';
 import type { BackendState } from '../registry/backend.js';
 import type { RestoreMetrics } from './restore.js';
 import { RESTORE_FAILURES } from './restore.js';
+import { renderRelayMetrics } from './relay-metrics.js';
 import type { HttpSessions } from './sessions.js';
 import { HTTP_SESSION_KINDS } from './sessions.js';
 
@@ -162,7 +163,7 @@ export function createMetrics(proxy: Proxy, sessions: HttpSessions): FrontDoorMe
     try {
       const text = await registry.metrics();
       res.setHeader('Content-Type', registry.contentType);
-      res.end(text);
+      res.end(`${text}\n${renderRelayMetrics(proxy.relayStats)}`);
     } catch (error) {
       res.status(500).json({
         error: `metrics collection failed: ${error instanceof Error ? error.message : String(error)}`,

@@ -1,13 +1,26 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
+import type { Express, RequestHandler } from 'express';
 import type { Logger } from '../log.js';
-import { errorMessage } from '../log.js';
 import type { Proxy } from '../proxy.js';
 import { createAdminRouter } from './admin.js';
-import { adminGuard, bodyErrors, cors, hostGuard, jsonBody, originGuard } from './guards.js';
+import type { AdminTokenSource } from './admin-token.js';
+import { allowCommands } from './allow-command.js';
+import {
+  adminGuard,
+  bodyErrors,
+  checkAdminExposure,
+  cors,
+  hostGuard,
+  jsonBody,
+  originGuard,
+} from './guards.js';
 import { healthz, readyz } from './health.js';
+import type { Listening } from './listen.js';
+import { listen } from './listen.js';
+
+export { CLOSE_GRACE_MS } from './listen.js';
 import { createMcpRoute } from './mcp.js';
+import type { FrontDoorMetrics } from './metrics.js';
 import { createMetrics } from './metrics.js';
 import { sendError } from './respond.js';
 import type { SessionSeal } from './seal.js';
@@ -17,8 +30,16 @@ import { createSseRoutes } from './sse.js';
 export interface HttpOptions {
   host: string;
   port: number;
-  /** When set, every admin route requires `Authorization: Bearer <adminToken>`. */
-  adminToken?: string;
+  /**
+   * Serve the admin API and /metrics on their own listener (`--admin-host`/`--admin-port`), so
+   * the MCP port can face clients (a NodePort) without carrying the API that starts processes.
+   * Without it they share the MCP listener, as in the original multi-mcp.
+   */
+  admin?: { host: string; port: number };
+  /** When set, every admin route requires `Authorization: Bearer <token>`: a fixed token or a watched file. */
+  adminToken?: string | AdminTokenSource;
+  /** Globs of the stdio commands the admin API may start (`--allow-command`); none = any command. */
+  allowCommands?: readonly string[];
   maxSessions: number;
   sessionIdleMs: number;
   maxBodyBytes: number;
@@ -31,8 +52,10 @@ export interface HttpOptions {
 }
 
 export interface HttpFrontDoor {
-  /** `http://host:port`, with the port actually bound (useful with port 0). */
+  /** `http://host:port` of the MCP listener, with the port actually bound (useful with port 0). */
   url: string;
+  /** Where the admin API answers: the admin listener's URL, or `url` when it shares the MCP one. */
+  adminUrl: string;
   /** Shutdown has begun: open sessions are still served, new ones get 503. */
   stopAdmitting(): void;
   /** Requests being answered, long-lived streams (GET) excepted: what a drain waits for. */
@@ -40,31 +63,64 @@ export interface HttpFrontDoor {
   close(): Promise<void>;
 }
 
-/** How long close() lets requests still being answered finish before cutting their sockets. */
-export const CLOSE_GRACE_MS = 3_000;
-
-export const ROUTES = [
-  'POST|GET|DELETE /mcp',
-  'GET /sse',
-  'POST /messages?sessionId=…',
+const MCP_ROUTES = ['POST|GET|DELETE /mcp', 'GET /sse', 'POST /messages?sessionId=…'];
+const ADMIN_ROUTES = [
   'GET|POST|PUT /mcp_servers',
   'GET|PUT|DELETE /mcp_servers/{name}',
   'GET /mcp_tools',
-  'GET /healthz',
-  'GET /readyz',
   'GET /metrics',
 ];
+const PROBE_ROUTES = ['GET /healthz', 'GET /readyz'];
+export const ROUTES = [...MCP_ROUTES, ...ADMIN_ROUTES, ...PROBE_ROUTES];
+
+const isAdminPath = (path: string): boolean =>
+  path === '/mcp_servers' || path.startsWith('/mcp_servers/') || path === '/mcp_tools' || path === '/metrics';
+
+/** Requests being answered on a listener, event streams (GETs, which never end on their own) excepted. */
+interface CallCounter {
+  calls: number;
+}
+
+function newApp(metrics: FrontDoorMetrics, counter: CallCounter): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(metrics.middleware);
+  app.use((req, res, next) => {
+    if (req.method !== 'GET') {
+      counter.calls++;
+      res.once('close', () => counter.calls--);
+    }
+    next();
+  });
+  return app;
+}
+
+function noRoute(routes: string[], adminElsewhere: boolean): RequestHandler {
+  return (req, res) => {
+    const where =
+      adminElsewhere && isAdminPath(req.path)
+        ? ' on the MCP listener: the admin API and /metrics have their own listener (--admin-port)'
+        : '';
+    sendError(res, 404, `no route for ${req.method} ${req.path}${where}; routes here: ${routes.join(', ')}`);
+  };
+}
 
 /**
  * The HTTP face of the proxy: MCP for both protocol eras at /mcp, legacy SSE at /sse +
- * /messages, the admin API, health and metrics, on one listener. Guards run before any MCP or
- * admin handling; health and metrics stay reachable for probes and scrapers.
+ * /messages, the admin API and /metrics next to them or on their own listener, and the probes
+ * on both (kubelet probes hit the MCP port). Guards run before any MCP or admin handling.
  */
 export async function startHttpFrontDoor(
   proxy: Proxy,
   log: Logger,
   options: HttpOptions,
 ): Promise<HttpFrontDoor> {
+  const adminHost = options.admin?.host ?? options.host;
+  const hasToken = options.adminToken !== undefined && options.adminToken !== '';
+  const exposure = checkAdminExposure(adminHost, hasToken);
+  if (exposure) throw exposure;
+
   const httpLog = log.with({ component: 'http' });
   const allowedOrigins = options.allowedOrigins ?? [];
   const sessions = new HttpSessions(
@@ -82,117 +138,88 @@ export async function startHttpFrontDoor(
     ...(options.sessionSeal && { seal: options.sessionSeal, restores: metrics.restores }),
   });
   const sse = createSseRoutes({ gateway: proxy.gateway, sessions, log: httpLog, messagesPath: '/messages' });
-
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  app.use(metrics.middleware);
-  // Requests still being answered; on close, sockets with none are cut at once, the rest get a grace period.
-  let inFlight = 0;
-  let calls = 0;
-  let drained: (() => void) | undefined;
-  app.use((req, res, next) => {
-    inFlight++;
-    // GETs are the event streams (which never end on their own) and cheap reads.
-    const call = req.method !== 'GET';
-    if (call) calls++;
-    res.once('close', () => {
-      if (call) calls--;
-      if (--inFlight === 0) drained?.();
-    });
-    next();
-  });
-
-  app.get('/healthz', healthz);
-  app.get('/readyz', readyz(proxy));
-  app.get('/metrics', metrics.scrape);
-
-  app.use(hostGuard(options.host));
   const origin = [originGuard(allowedOrigins), cors(allowedOrigins)];
   const body = jsonBody(options.maxBodyBytes);
-
-  app.all('/mcp', ...origin, ...body, mcp.handle);
-  app.get('/sse', ...origin, sse.stream);
-  app.all('/messages', ...origin, ...body, sse.messages);
+  const commandPolicy = allowCommands(options.allowCommands ?? []);
 
   // The guards are part of each admin route, so no path spelling can reach a handler without them.
-  const adminGuards = [
-    ...origin,
-    adminGuard({ host: options.host, adminToken: options.adminToken }),
-    ...body,
-  ];
-  app.use(createAdminRouter(proxy, httpLog, adminGuards));
+  const adminRouter = (host: string) =>
+    createAdminRouter(
+      proxy,
+      httpLog,
+      [...origin, adminGuard({ host, adminToken: options.adminToken }), ...body],
+      { commandPolicy },
+    );
 
-  app.use((req, res) => {
-    sendError(res, 404, `no route for ${req.method} ${req.path}; routes: ${ROUTES.join(', ')}`);
-  });
-  app.use(bodyErrors(options.maxBodyBytes, httpLog));
+  const counter: CallCounter = { calls: 0 };
+  const mcpApp = newApp(metrics, counter);
+  mcpApp.get('/healthz', healthz);
+  mcpApp.get('/readyz', readyz(proxy));
+  if (!options.admin) mcpApp.get('/metrics', metrics.scrape);
+  mcpApp.use(hostGuard(options.host));
+  mcpApp.all('/mcp', ...origin, ...body, mcp.handle);
+  mcpApp.get('/sse', ...origin, sse.stream);
+  mcpApp.all('/messages', ...origin, ...body, sse.messages);
+  // After the MCP routes, so MCP requests (the hot path) never walk the admin router's layers.
+  if (!options.admin) mcpApp.use(adminRouter(options.host));
+  mcpApp.use(noRoute(options.admin ? [...MCP_ROUTES, ...PROBE_ROUTES] : ROUTES, !!options.admin));
+  mcpApp.use(bodyErrors(options.maxBodyBytes, httpLog));
 
-  const server = createServer(app);
-  server.on('clientError', (error, socket) => {
-    httpLog.debug('http client error', { error: errorMessage(error) });
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    else socket.destroy();
-  });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port, options.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  } catch (error) {
+  const cleanUp = async (): Promise<void> => {
     await sessions.closeAll();
-    await mcp.close().catch(() => {});
-    const code = (error as NodeJS.ErrnoException).code;
-    const hint =
-      code === 'EADDRINUSE'
-        ? ': the port is in use; stop the other process or choose another with --port'
-        : code === 'EADDRNOTAVAIL'
-          ? ': no network interface has this address; check --host'
-          : code === 'EACCES'
-            ? ': not permitted; ports below 1024 need privileges, choose another with --port'
-            : '';
-    throw new Error(`cannot listen on ${options.host}:${options.port}: ${errorMessage(error)}${hint}`, {
-      cause: error,
-    });
+    await mcp
+      .close()
+      .catch((error: unknown) => httpLog.debug('mcp handler close failed', { error: String(error) }));
+  };
+
+  let mcpListener: Listening;
+  try {
+    mcpListener = await listen(
+      mcpApp,
+      options.host,
+      options.port,
+      { host: '--host', port: '--port' },
+      httpLog,
+    );
+  } catch (error) {
+    await cleanUp();
+    throw error;
   }
-  server.on('error', (error) => httpLog.error('http server error', { error: errorMessage(error) }));
-  const { port } = server.address() as AddressInfo;
-  const hostForUrl =
-    options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]` : options.host;
+
+  let adminListener: Listening | undefined;
+  if (options.admin) {
+    const adminApp = newApp(metrics, counter);
+    adminApp.get('/healthz', healthz);
+    adminApp.get('/readyz', readyz(proxy));
+    adminApp.get('/metrics', metrics.scrape);
+    adminApp.use(hostGuard(options.admin.host));
+    adminApp.use(adminRouter(options.admin.host));
+    adminApp.use(noRoute([...ADMIN_ROUTES, ...PROBE_ROUTES], false));
+    adminApp.use(bodyErrors(options.maxBodyBytes, httpLog));
+    try {
+      adminListener = await listen(
+        adminApp,
+        options.admin.host,
+        options.admin.port,
+        { host: '--admin-host', port: '--admin-port' },
+        httpLog,
+      );
+    } catch (error) {
+      await mcpListener.close(cleanUp);
+      throw error;
+    }
+  }
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
-    closing ??= (async () => {
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      await sessions.closeAll();
-      await mcp
-        .close()
-        .catch((error: unknown) => httpLog.debug('mcp handler close failed', { error: errorMessage(error) }));
-      let timer: NodeJS.Timeout | undefined;
-      const grace = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, CLOSE_GRACE_MS);
-        timer.unref();
-      });
-      const idle = new Promise<void>((resolve) => {
-        drained = resolve;
-        if (inFlight === 0) resolve();
-      });
-      await Promise.race([stopped, idle, grace]);
-      clearTimeout(timer);
-      // Keep-alive and never-used sockets hold server.close() open; a stuck stream is cut after the grace.
-      server.closeAllConnections();
-      await stopped;
-    })();
+    closing ??= Promise.all([mcpListener.close(cleanUp), adminListener?.close()]).then(() => {});
     return closing;
   };
-
   return {
-    url: `http://${hostForUrl}:${port}`,
+    url: mcpListener.url,
+    adminUrl: adminListener?.url ?? mcpListener.url,
     stopAdmitting: () => sessions.stopAdmitting(),
-    callsInFlight: () => calls,
+    callsInFlight: () => counter.calls,
     close,
   };
 }

@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cliPath } from './paths.js';
 
 /** Every process a test file starts, so `stopAll()` in afterAll can end them whatever happened. */
@@ -87,6 +88,8 @@ export { descendants, isRunning } from '../../support/procfs.js';
 
 export interface RunningProxy extends Started {
   url: string;
+  /** Where the admin API answers: the --admin-port listener, or `url`. */
+  adminUrl: string;
 }
 
 /** Starts the proxy CLI in HTTP mode on a free loopback port and waits until /readyz says ready. */
@@ -109,10 +112,30 @@ export async function startHttpProxy(
     ...extraArgs,
   ];
   const proc = start(process.execPath, args, env, cwd);
-  const [, url] = await waitForOutput(proc, /listening .*mcp=(http:\/\/127\.0\.0\.1:\d+)\/mcp/);
-  if (!url) throw new Error('no url');
+  const [, url, adminUrl] = await waitForOutput(
+    proc,
+    /listening .*mcp=(http:\/\/127\.0\.0\.1:\d+)\/mcp .*admin=(http:\/\/127\.0\.0\.1:\d+)\/mcp_servers/,
+  );
+  if (!url || !adminUrl) throw new Error('no url');
   await waitUntil(async () => (await fetch(`${url}/readyz`)).ok, 30_000, `${url}/readyz`);
-  return { ...proc, url };
+  return { ...proc, url, adminUrl };
+}
+
+/** The pids whose parent is `pid` (the backends a proxy spawned), from the process table. */
+export function childPids(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // The command name is in parentheses and may hold spaces: fields start after the last ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) children.push(Number(entry));
+    } catch {
+      // Exited while we looked.
+    }
+  }
+  return children.sort((a, b) => a - b);
 }
 
 export async function waitUntil(probe: () => Promise<boolean>, ms: number, what: string): Promise<void> {

@@ -1,0 +1,41 @@
+import type { RelayStats } from '../gateway/relay-stats.js';
+import { RELAY_LATENCY_BUCKETS, RELAY_OUTCOMES } from '../gateway/relay-stats.js';
+
+export const RELAYED_REQUESTS = 'multi_mcp_relayed_requests_total';
+export const RELAY_DURATION = 'multi_mcp_relay_duration_seconds';
+
+function labelValue(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+/**
+ * The relay counters in Prometheus text format. They are rendered here from plain numbers rather
+ * than kept in prom-client metrics because recording through prom-client hashes the labels on
+ * every call, on the path every relayed request takes (see gateway/relay-stats.ts). Every
+ * outcome is written, zeros included, so `rate()` of a new outcome starts from a known zero.
+ */
+export function renderRelayMetrics(stats: RelayStats): string {
+  const counts = [
+    `# HELP ${RELAYED_REQUESTS} Requests relayed to backends, by backend, method and outcome`,
+    `# TYPE ${RELAYED_REQUESTS} counter`,
+  ];
+  const latency = [
+    `# HELP ${RELAY_DURATION} Time from relaying a request to its answer, per backend and method`,
+    `# TYPE ${RELAY_DURATION} histogram`,
+  ];
+  for (const { backend, method, series } of stats.series()) {
+    const labels = `backend="${labelValue(backend)}",method="${labelValue(method)}"`;
+    RELAY_OUTCOMES.forEach((outcome, i) =>
+      counts.push(`${RELAYED_REQUESTS}{${labels},outcome="${outcome}"} ${series.outcomes[i] ?? 0}`),
+    );
+    let cumulative = 0;
+    RELAY_LATENCY_BUCKETS.forEach((bound, i) => {
+      cumulative += series.buckets[i] ?? 0;
+      latency.push(`${RELAY_DURATION}_bucket{${labels},le="${bound}"} ${cumulative}`);
+    });
+    latency.push(`${RELAY_DURATION}_bucket{${labels},le="+Inf"} ${series.count}`);
+    latency.push(`${RELAY_DURATION}_sum{${labels}} ${series.sum}`);
+    latency.push(`${RELAY_DURATION}_count{${labels}} ${series.count}`);
+  }
+  return `${counts.join('\n')}\n\n${latency.join('\n')}\n`;
+}
