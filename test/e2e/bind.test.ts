@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliPath, writeTempFile } from './support/paths.js';
 import type { Started } from './support/processes.js';
-import { start, stop, waitForOutput } from './support/processes.js';
+import { start, stop, waitForExit, waitForOutput } from './support/processes.js';
 
 // A real bind beyond loopback: a network namespace of this test run's own, whose loopback device
 // also carries 198.18.0.2 (a benchmarking address, never routed). The proxy and every request to
@@ -80,21 +80,26 @@ const addServer = {
 };
 
 describe(`a bind beyond loopback (${address} in a network namespace)`, () => {
-  it('refuses the admin API without an admin token, saying how to set one', async () => {
-    const url = await startInNamespace([]);
+  it('refuses to start without an admin token, saying how to fix it', async () => {
+    const proc = start('ip', [
+      ...['netns', 'exec', namespace, process.execPath, cliPath],
+      ...['--transport', 'http', '--host', address, '--port', '0', '--config', config],
+    ]);
+    proxies.push(proc);
+    expect(await waitForExit(proc)).toBe(2);
+    expect(proc.output()).toContain(`would be served on ${address}, beyond loopback, without a token`);
+    expect(proc.output()).toContain('--admin-token-file');
+    expect(proc.output()).toContain('--admin-port');
+    expect(proc.output()).not.toMatch(/listening/);
+  });
+
+  it('with the admin API on its own loopback listener, serves MCP beyond loopback and no admin routes there', async () => {
+    const url = await startInNamespace(['--admin-port', '0']);
     expect((await inNamespace(`${url}/healthz`)).status).toBe(200);
-
     const list = await inNamespace(`${url}/mcp_servers`);
-    expect(list.status).toBe(403);
-    expect(JSON.parse(list.body)).toEqual({ error: expect.stringContaining('--admin-token') });
-    expect(list.body).toContain(address);
-
-    const add = await inNamespace(`${url}/mcp_servers/sneaky`, addServer);
-    expect(add.status).toBe(403);
-    const withSomeToken = await inNamespace(`${url}/mcp_servers`, {
-      headers: { authorization: 'Bearer anything' },
-    });
-    expect(withSomeToken.status).toBe(403);
+    expect(list.status).toBe(404);
+    expect(JSON.parse(list.body)).toEqual({ error: expect.stringContaining('--admin-port') });
+    expect((await inNamespace(`${url}/mcp_servers/sneaky`, addServer)).status).toBe(404);
   });
 
   it('with an admin token, answers 401 without or with a wrong one and 200 with the right one', async () => {
