@@ -12,6 +12,7 @@ import { createMetrics } from './metrics.js';
 import { sendError } from './respond.js';
 import { HttpSessions } from './sessions.js';
 import { createSseRoutes } from './sse.js';
+import { createStatusPage } from './status-page.js';
 
 export interface HttpOptions {
   host: string;
@@ -47,6 +48,7 @@ export const ROUTES = [
   'GET|POST|PUT /mcp_servers',
   'GET|PUT|DELETE /mcp_servers/{name}',
   'GET /mcp_tools',
+  'GET / and /ui (status page)',
   'GET /healthz',
   'GET /readyz',
   'GET /metrics',
@@ -118,6 +120,8 @@ export async function startHttpFrontDoor(
     ...body,
   ];
   app.use(createAdminRouter(proxy, httpLog, adminGuards));
+  const access = { host: options.host, adminToken: options.adminToken };
+  app.use(createStatusPage(proxy, { guards: adminGuards, access, sessionCounts: () => sessions.counts() }));
 
   app.use((req, res) => {
     sendError(res, 404, `no route for ${req.method} ${req.path}; routes: ${ROUTES.join(', ')}`);
