@@ -9,6 +9,7 @@ import { adminGuard, bodyErrors, cors, hostGuard, jsonBody, originGuard } from '
 import { healthz, readyz } from './health.js';
 import { createMcpRoute } from './mcp.js';
 import { createMetrics } from './metrics.js';
+import { misdirectedMcp } from './misdirected.js';
 import { sendError } from './respond.js';
 import { HttpSessions } from './sessions.js';
 import { createSseRoutes } from './sse.js';
@@ -112,6 +113,7 @@ export async function startHttpFrontDoor(
   app.all('/mcp', ...origin, ...body, mcp.handle);
   app.get('/sse', ...origin, sse.stream);
   app.all('/messages', ...origin, ...body, sse.messages);
+  app.use(misdirectedMcp());
 
   // The guards are part of each admin route, so no path spelling can reach a handler without them.
   const adminGuards = [
