@@ -24,6 +24,8 @@ beforeAll(async () => {
     mcpServers: {
       calculator: fixture('calculator.ts'),
       broken: { ...fixture('crash-at-start.ts'), env: { API_KEY: 'sk-do-not-show-me' } },
+      // Registered after calculator under the same prefix: every one of its tools collides.
+      calc_copy: { ...fixture('calculator.ts'), prefix: 'calculator' },
     },
   });
   [proxy, browser] = await Promise.all([startHttpProxy(config), launchChromium()]);
@@ -59,6 +61,15 @@ describe('status page in a real browser', () => {
     );
     await page.evaluate(`document.querySelector('[data-backend="calculator"] details').open = true`);
     await page.waitFor(text('calculator__add'), SHOWN_MS, 'the tool calculator__add');
+    await page.waitFor(text('Name collisions'), SHOWN_MS, 'the collisions');
+    const collision = await page.evaluate<string>(
+      `[...document.querySelectorAll('#collisions tr')].map((r) => r.innerText).find((t) => t.includes('calculator__add'))`,
+    );
+    expect(collision?.split(/\s+/)).toEqual(['tool', 'calculator__add', 'calculator', 'calc_copy']);
+    expect(
+      await page.evaluate<string>(`document.querySelector('[data-backend="calc_copy"]').innerText`),
+      // its 4 tools, its prompt and its resource URI
+    ).toContain('6 names lost to collisions');
     const body = await page.evaluate<string>('document.body.innerText');
     expect(body).not.toContain('sk-do-not-show-me');
     const html = await page.evaluate<string>('document.documentElement.outerHTML');

@@ -154,7 +154,16 @@ export async function launchChromium(): Promise<Browser> {
           }
         },
         async screenshot() {
-          const { data } = (await send('Page.captureScreenshot', { format: 'png' }, sessionId)) as {
+          // The whole page, not only the viewport: the artifact should show everything the test saw.
+          const { cssContentSize } = (await send('Page.getLayoutMetrics', {}, sessionId)) as {
+            cssContentSize: { width: number; height: number };
+          };
+          const clip = { x: 0, y: 0, width: cssContentSize.width, height: cssContentSize.height, scale: 1 };
+          const { data } = (await send(
+            'Page.captureScreenshot',
+            { format: 'png', clip, captureBeyondViewport: true },
+            sessionId,
+          )) as {
             data: string;
           };
           return Buffer.from(data, 'base64');

@@ -38,7 +38,7 @@ main { max-width:1100px; margin:0 auto; padding:20px 24px 40px; }
 details { margin-top:8px; }
 summary { cursor:pointer; color:var(--accent); }
 table { border-collapse:collapse; width:100%; margin-top:6px; }
-td, th { text-align:left; padding:4px 8px; border-top:1px solid var(--line); vertical-align:top; }
+td, th { text-align:left; padding:4px 8px; border-top:1px solid var(--line); vertical-align:baseline; }
 th { color:var(--muted); font-weight:500; font-size:12px; }
 td.tool { font:12px ui-monospace, SFMono-Regular, Menlo, monospace; white-space:nowrap; }
 h2 { font-size:15px; margin:24px 0 8px; }
@@ -46,6 +46,7 @@ h2 { font-size:15px; margin:24px 0 8px; }
 #token { display:none; margin-bottom:14px; background:var(--card); border:1px solid var(--line); border-radius:8px; padding:12px; }
 #token input { font:inherit; padding:4px 8px; width:320px; max-width:100%; }
 .empty { color:var(--muted); }
+.lost { color:var(--wait); }
 `;
 
 export const PAGE_SCRIPT = `
@@ -83,7 +84,7 @@ function duration(s) {
   return Math.floor(s / 86400) + "d " + Math.floor((s % 86400) / 3600) + "h";
 }
 
-function backendCard(b) {
+function backendCard(b, collisions) {
   const name = str(b.name, "?");
   const state = str(b.state, "unknown");
   const info = obj(b.serverInfo);
@@ -104,6 +105,9 @@ function backendCard(b) {
     "owner " + str(b.owner, "–"),
   ];
   card.append(el("div", { class: "facts" }, facts.join("  ·  ")));
+  const lost = collisions.filter((c) => obj(c).droppedFrom === name).length;
+  if (lost) card.append(el("div", { class: "lost" }, lost + (lost === 1 ? " name" : " names") +
+    " lost to collisions with earlier servers (see below)"));
   if (str(b.target)) card.append(el("div", { class: "target" }, str(b.target)));
   if (b.error) card.append(el("div", { class: "error", role: "alert" }, str(b.error, String(b.error))));
   if (tools.length > 0) {
@@ -141,7 +145,7 @@ function render(s) {
       el("span", {}, "2025-era sessions (" + sessionText + ")")),
   );
   const list = document.getElementById("backends");
-  list.replaceChildren(...(backends.length ? backends.map((b) => backendCard(obj(b))) :
+  list.replaceChildren(...(backends.length ? backends.map((b) => backendCard(obj(b), collisions)) :
     [el("p", { class: "empty" }, "No backends yet. Add one with POST /mcp_servers.")]));
   const section = document.getElementById("collisions");
   section.replaceChildren();
