@@ -1,4 +1,7 @@
+import type { AddressInfo } from 'node:net';
+import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createStatusPage } from './status-page.js';
 import { StatusSummarySchema } from './status-summary.js';
 import type { Harness } from './testing.js';
 import { fixtureServer, startHarness } from './testing.js';
@@ -54,5 +57,27 @@ describe('status page', () => {
     );
     const right = await harness.call('GET', '/ui/status.json', undefined, { authorization: 'Bearer right' });
     expect(right.status).toBe(200);
+  });
+
+  it('is refused, page and data, where the admin API is disabled (beyond loopback without a token)', async () => {
+    harness = await startHarness();
+    // The access rule as a bind on 0.0.0.0 without a token would have it; served on loopback for the test.
+    const app = express().use(
+      createStatusPage(harness.proxy, {
+        guards: [(_req, res) => void res.status(403).json({ error: 'admin API disabled' })],
+        access: { host: '0.0.0.0' },
+      }),
+    );
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const page = await fetch(`${base}/`);
+      expect(page.status).toBe(403);
+      expect(((await page.json()) as { error: string }).error).toContain('--admin-token');
+      expect((await fetch(`${base}/ui/status.json`)).status).toBe(403);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
