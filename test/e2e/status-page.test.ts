@@ -54,6 +54,9 @@ describe('status page in a real browser', () => {
     // The error itself, the same words the admin API reports, not just "failed".
     const status = (await (await fetch(`${proxy.url}/mcp_servers/broken`)).json()) as { error: string };
     expect(status.error).toBeTruthy();
+    // Why it failed, in the program's own words, with the credential it printed masked.
+    expect(status.error).toContain('crash-at-start: failing on purpose before initialize');
+    expect(status.error).toContain('API_KEY <redacted> refused');
     await page.waitFor(
       `document.querySelector('[data-backend="broken"] .error').innerText === ${JSON.stringify(status.error)}`,
       SHOWN_MS,
