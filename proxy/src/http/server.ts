@@ -22,10 +22,12 @@ export { CLOSE_GRACE_MS } from './listen.js';
 import { createMcpRoute } from './mcp.js';
 import type { FrontDoorMetrics } from './metrics.js';
 import { createMetrics } from './metrics.js';
+import { misdirectedMcp } from './misdirected.js';
 import { sendError } from './respond.js';
 import type { SessionSeal } from './seal.js';
 import { HttpSessions } from './sessions.js';
 import { createSseRoutes } from './sse.js';
+import { createStatusPage } from './status-page.js';
 
 export interface HttpOptions {
   host: string;
@@ -69,12 +71,19 @@ const ADMIN_ROUTES = [
   'GET|PUT|DELETE /mcp_servers/{name}',
   'GET /mcp_tools',
   'GET /metrics',
+  'GET / and /ui (status page)',
 ];
 const PROBE_ROUTES = ['GET /healthz', 'GET /readyz'];
 export const ROUTES = [...MCP_ROUTES, ...ADMIN_ROUTES, ...PROBE_ROUTES];
 
 const isAdminPath = (path: string): boolean =>
-  path === '/mcp_servers' || path.startsWith('/mcp_servers/') || path === '/mcp_tools' || path === '/metrics';
+  path === '/mcp_servers' ||
+  path.startsWith('/mcp_servers/') ||
+  path === '/mcp_tools' ||
+  path === '/metrics' ||
+  path === '/' ||
+  path === '/ui' ||
+  path.startsWith('/ui/');
 
 /** Requests being answered on a listener, event streams (GETs, which never end on their own) excepted. */
 interface CallCounter {
@@ -143,13 +152,14 @@ export async function startHttpFrontDoor(
   const commandPolicy = allowCommands(options.allowCommands ?? []);
 
   // The guards are part of each admin route, so no path spelling can reach a handler without them.
-  const adminRouter = (host: string) =>
-    createAdminRouter(
-      proxy,
-      httpLog,
-      [...origin, adminGuard({ host, adminToken: options.adminToken }), ...body],
-      { commandPolicy },
-    );
+  const adminRoutes = (host: string): RequestHandler[] => {
+    const access = { host, adminToken: options.adminToken };
+    const guards = [...origin, adminGuard(access), ...body];
+    return [
+      createAdminRouter(proxy, httpLog, guards, { commandPolicy }),
+      createStatusPage(proxy, { guards, access, sessionCounts: () => sessions.counts() }),
+    ];
+  };
 
   const counter: CallCounter = { calls: 0 };
   const mcpApp = newApp(metrics, counter);
@@ -160,8 +170,9 @@ export async function startHttpFrontDoor(
   mcpApp.all('/mcp', ...origin, ...body, mcp.handle);
   mcpApp.get('/sse', ...origin, sse.stream);
   mcpApp.all('/messages', ...origin, ...body, sse.messages);
+  mcpApp.use(misdirectedMcp());
   // After the MCP routes, so MCP requests (the hot path) never walk the admin router's layers.
-  if (!options.admin) mcpApp.use(adminRouter(options.host));
+  if (!options.admin) mcpApp.use(...adminRoutes(options.host));
   mcpApp.use(noRoute(options.admin ? [...MCP_ROUTES, ...PROBE_ROUTES] : ROUTES, !!options.admin));
   mcpApp.use(bodyErrors(options.maxBodyBytes, httpLog));
 
@@ -193,7 +204,7 @@ export async function startHttpFrontDoor(
     adminApp.get('/readyz', readyz(proxy));
     adminApp.get('/metrics', metrics.scrape);
     adminApp.use(hostGuard(options.admin.host));
-    adminApp.use(adminRouter(options.admin.host));
+    adminApp.use(...adminRoutes(options.admin.host));
     adminApp.use(noRoute([...ADMIN_ROUTES, ...PROBE_ROUTES], false));
     adminApp.use(bodyErrors(options.maxBodyBytes, httpLog));
     try {

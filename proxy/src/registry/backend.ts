@@ -228,7 +228,11 @@ export class Backend {
       if (stale()) return;
       this.opening = [];
       await Promise.all(clients.map((c) => c.close().catch(() => {})));
-      this.fail(errorMessage(error));
+      // "Connection closed" alone says nothing; the transport's own error (a stdio program's exit
+      // code and last stderr lines) says why.
+      const message = errorMessage(error);
+      const cause = this.lastTransportError;
+      this.fail(cause && !message.includes(cause) ? `${message}: ${cause}` : message);
     } finally {
       this.settle?.();
     }

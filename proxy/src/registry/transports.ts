@@ -16,8 +16,13 @@ export type BackendTransportKind = 'stdio' | 'streamable-http' | 'sse';
  * group, so closing the transport ends the program and everything it started (see processes.ts).
  * The child gets the SDK's safe default environment plus the
  * spec's `env`, never the proxy's whole environment (which may hold the proxy's secrets).
- * Its stderr goes to the proxy log, line by line, tagged with the backend's name.
+ * Its stderr goes to the proxy log, line by line, tagged with the backend's name; when it dies,
+ * the error carries its last stderr lines, which usually say why (status page, admin API).
  */
+const STDERR_TAIL_LINES = 3;
+/** How long a closed stdout may wait for the process's exit, so the exit (and its stderr) is reported first. */
+const EXIT_WAIT_MS = 1_000;
+
 export function stdioTransport(spec: StdioBackendSpec, log: Logger): Transport {
   let inner: JsonLinesTransport | undefined;
   const transport: Transport = {
@@ -35,19 +40,36 @@ export function stdioTransport(spec: StdioBackendSpec, log: Logger): Transport {
       });
       trackProcessTree(child);
       child.on('error', (error) => transport.onerror?.(error));
-      createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (line) =>
-        log.info(line, { stream: 'stderr' }),
-      );
+      const stderrTail: string[] = [];
+      createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (line) => {
+        log.info(line, { stream: 'stderr' });
+        if (line.trim() === '') return;
+        stderrTail.push(line);
+        if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
+      });
+      // 'close' comes after the exit and the end of its stdio, so the stderr tail is complete; bounded,
+      // since a grandchild may hold stderr open.
+      const closed = new Promise<void>((resolve) => {
+        child.once('close', () => resolve());
+        child.once('exit', () => setTimeout(resolve, EXIT_WAIT_MS).unref());
+      });
       const lines = new JsonLinesTransport(child.stdout, child.stdin, {
         release: () => stopProcessTree(child),
       });
       lines.onmessage = (message) => transport.onmessage?.(message);
       lines.onerror = (error) => transport.onerror?.(error);
-      lines.onclose = () => transport.onclose?.();
+      lines.onclose = () => {
+        const wait = new Promise<void>((resolve) => setTimeout(resolve, EXIT_WAIT_MS).unref());
+        void Promise.race([closed, wait]).then(() => transport.onclose?.());
+      };
       child.once('exit', (code, signal) => {
-        if (code !== 0 || signal)
-          transport.onerror?.(new Error(`process exited (${signal ?? `code ${code}`})`));
-        void lines.close();
+        void closed.then(() => {
+          if (code !== 0 || signal) {
+            const said = stderrTail.length > 0 ? `; stderr: ${maskEnv(stderrTail.join(' / '), spec)}` : '';
+            transport.onerror?.(new Error(`process exited (${signal ?? `code ${code}`})${said}`));
+          }
+          void lines.close();
+        });
       });
       inner = lines;
       await lines.start();
@@ -56,6 +78,12 @@ export function stdioTransport(spec: StdioBackendSpec, log: Logger): Transport {
     close: () => inner?.close() ?? Promise.resolve(),
   };
   return transport;
+}
+
+/** The spec's env values are masked in status (admin API, status page); so are they where the program prints them. */
+function maskEnv(text: string, spec: StdioBackendSpec): string {
+  const values = Object.values(spec.env ?? {}).filter((value) => value.length >= 4);
+  return values.reduce((masked, value) => masked.split(value).join('<redacted>'), text);
 }
 
 export function remoteTransport(spec: RemoteBackendSpec, kind: 'streamable-http' | 'sse'): Transport {
