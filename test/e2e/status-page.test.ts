@@ -88,7 +88,8 @@ describe('status page in a real browser', () => {
       body: JSON.stringify({ mcpServers: { weather: fixture('weather.ts') } }),
       signal: AbortSignal.timeout(SHOWN_MS),
     });
-    expect(added.status).toBe(201);
+    // POST answers 200 as the original multi-mcp did (its own lifecycle test asserts 200).
+    expect(added.status).toBe(200);
     await page.waitFor(
       `document.querySelector('[data-backend="weather"] .pill.ready')`,
       SHOWN_MS,
