@@ -1,7 +1,176 @@
 #!/usr/bin/env node
 /**
- * `multi-mcp-operator` entry point. The controller is not implemented yet: say so and exit with
- * a distinct code (2) rather than pretend to run, so a Deployment of this image fails visibly.
+ * `multi-mcp-operator`: reconciles McpServer resources into every multi-mcp proxy replica.
+ * The composition root: flags → kubeconfig, admin client, controller.
  */
-process.stderr.write('multi-mcp-operator: not implemented yet\n');
-process.exit(2);
+import { readFileSync } from 'node:fs';
+import { KubeConfig } from '@kubernetes/client-node';
+import { createLogger } from '@multi-mcp/proxy';
+import type { LogLevel } from '@multi-mcp/proxy';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { createController } from './controller/controller.js';
+import { createAdminClient } from './proxyclient/admin.js';
+import { VERSION } from './index.js';
+
+const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+function list(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function serviceRef(value: string): { namespace: string; name: string } {
+  const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-a-z0-9]*[a-z0-9])?)$/.exec(value);
+  if (!m?.[1] || !m[3])
+    throw new InvalidArgumentError(
+      `expected <namespace>/<service>, e.g. multi-mcp/multi-mcp-admin, got "${value}".`,
+    );
+  return { namespace: m[1], name: m[3] };
+}
+
+function seconds(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got "${value}".`);
+    return n;
+  };
+}
+
+function ownNamespace(): string | undefined {
+  if (process.env['POD_NAMESPACE']) return process.env['POD_NAMESPACE'];
+  try {
+    return readFileSync(SA_NAMESPACE_FILE, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const program = new Command('multi-mcp-operator')
+  .description('Reconciles McpServer resources into every multi-mcp proxy replica.')
+  .version(VERSION)
+  .addOption(
+    new Option('--kubeconfig <path>', 'kubeconfig file; default: in-cluster config, else ~/.kube/config').env(
+      'KUBECONFIG',
+    ),
+  )
+  .addOption(
+    new Option('--namespaces <list>', 'comma-separated namespaces to watch; default: all')
+      .env('MULTI_MCP_WATCH_NAMESPACES')
+      .argParser(list),
+  )
+  .addOption(
+    new Option(
+      '--proxy-service <namespace/name>',
+      "the proxy's admin Service (its EndpointSlices list the replicas)",
+    )
+      .env('MULTI_MCP_PROXY_SERVICE')
+      .argParser(serviceRef)
+      .makeOptionMandatory(),
+  )
+  .addOption(
+    new Option(
+      '--proxy-port-name <name>',
+      'EndpointSlice port of the admin API; default: the first port',
+    ).env('MULTI_MCP_PROXY_PORT_NAME'),
+  )
+  .addOption(
+    new Option(
+      '--admin-token-file <path>',
+      'file with the bearer token of the proxies’ admin API (re-read per call)',
+    ).env('MULTI_MCP_ADMIN_TOKEN_FILE'),
+  )
+  .addOption(
+    new Option(
+      '--stdio-namespaces <list>',
+      'namespaces whose McpServers may run stdio programs inside the proxy pods ("*" = all); default: the operator’s own',
+    )
+      .env('MULTI_MCP_STDIO_NAMESPACES')
+      .argParser(list),
+  )
+  .option('--owner <name>', 'owner name of the operator’s backends on the proxies', 'operator')
+  .addOption(
+    new Option('--resync-seconds <n>', 'push the whole set to every replica this often')
+      .argParser(seconds('--resync-seconds', 1, 86_400))
+      .default(60),
+  )
+  .addOption(
+    new Option('--admin-timeout-seconds <n>', 'timeout of one admin API call')
+      .argParser(seconds('--admin-timeout-seconds', 1, 600))
+      .default(10),
+  )
+  .addOption(
+    new Option('--log-level <level>', 'log verbosity (logs go to stderr)')
+      .choices(['debug', 'info', 'warn', 'error'])
+      .default('info'),
+  );
+
+interface Options {
+  kubeconfig?: string;
+  namespaces?: string[];
+  proxyService: { namespace: string; name: string };
+  proxyPortName?: string;
+  adminTokenFile?: string;
+  stdioNamespaces?: string[];
+  owner: string;
+  resyncSeconds: number;
+  adminTimeoutSeconds: number;
+  logLevel: LogLevel;
+}
+
+async function main(): Promise<void> {
+  program.parse();
+  const options = program.opts<Options>();
+  const log = createLogger(options.logLevel);
+  const kubeConfig = new KubeConfig();
+  if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);
+  else kubeConfig.loadFromDefault();
+  const own = ownNamespace();
+  const stdioNamespaces = options.stdioNamespaces ?? (own ? [own] : []);
+
+  const controller = createController({
+    kubeConfig,
+    log,
+    admin: createAdminClient({
+      ...(options.adminTokenFile && { tokenFile: options.adminTokenFile }),
+      timeoutMs: options.adminTimeoutSeconds * 1000,
+    }),
+    namespaces: options.namespaces ?? [],
+    proxyService: options.proxyService,
+    ...(options.proxyPortName && { proxyPortName: options.proxyPortName }),
+    stdioNamespaces,
+    owner: options.owner,
+    resyncMs: options.resyncSeconds * 1000,
+  });
+
+  let stopping = false;
+  const stop = async (why: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down', { reason: why });
+    const forced = setTimeout(() => process.exit(1), 10_000);
+    forced.unref();
+    await controller.stop().catch(() => undefined);
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.on('unhandledRejection', (reason) => log.error('unhandled rejection', { error: String(reason) }));
+
+  log.info('starting', {
+    version: VERSION,
+    cluster: kubeConfig.getCurrentCluster()?.server,
+    namespaces: options.namespaces?.join(',') || '(all)',
+    proxyService: `${options.proxyService.namespace}/${options.proxyService.name}`,
+    stdioNamespaces: stdioNamespaces.join(',') || '(none)',
+  });
+  await controller.start();
+  log.info('running');
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`multi-mcp-operator: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
