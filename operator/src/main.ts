@@ -3,12 +3,17 @@
  * `multi-mcp-operator`: reconciles McpServer resources into every multi-mcp proxy replica.
  * The composition root: flags → kubeconfig, admin client, controller.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createLogger } from '@multi-mcp/proxy';
 import type { LogLevel } from '@multi-mcp/proxy';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createController } from './controller/controller.js';
+import { createLeaderElector } from './controller/leader.js';
+import { startHealthServer } from './http/health.js';
+import { createMetrics } from './http/metrics.js';
 import { createAdminClient } from './proxyclient/admin.js';
 import { VERSION } from './index.js';
 
@@ -101,6 +106,24 @@ const program = new Command('multi-mcp-operator')
       .argParser(seconds('--admin-timeout-seconds', 1, 600))
       .default(10),
   )
+  .option('--health-host <address>', 'address of /healthz, /readyz and /metrics', '0.0.0.0')
+  .addOption(
+    new Option('--health-port <port>', 'port of /healthz, /readyz and /metrics (0 = any free port)')
+      .argParser(seconds('--health-port', 0, 65535))
+      .default(8081),
+  )
+  .option('--no-leader-elect', 'run without a Lease (only when exactly one operator runs)')
+  .addOption(
+    new Option('--leader-election-namespace <ns>', 'namespace of the Lease; default: the operator’s own').env(
+      'MULTI_MCP_LEADER_ELECTION_NAMESPACE',
+    ),
+  )
+  .option('--lease-name <name>', 'name of the Lease', 'multi-mcp-operator')
+  .addOption(
+    new Option('--lease-duration-seconds <n>', 'a standby takes over after this long without renewal')
+      .argParser(seconds('--lease-duration-seconds', 2, 600))
+      .default(15),
+  )
   .addOption(
     new Option('--log-level <level>', 'log verbosity (logs go to stderr)')
       .choices(['debug', 'info', 'warn', 'error'])
@@ -117,6 +140,12 @@ interface Options {
   owner: string;
   resyncSeconds: number;
   adminTimeoutSeconds: number;
+  healthHost: string;
+  healthPort: number;
+  leaderElect: boolean;
+  leaderElectionNamespace?: string;
+  leaseName: string;
+  leaseDurationSeconds: number;
   logLevel: LogLevel;
 }
 
@@ -130,12 +159,22 @@ async function main(): Promise<void> {
   const own = ownNamespace();
   const stdioNamespaces = options.stdioNamespaces ?? (own ? [own] : []);
 
+  const identity = process.env['POD_NAME'] ?? `${hostname()}_${randomBytes(4).toString('hex')}`;
+  const leaseNamespace = options.leaderElectionNamespace ?? own;
+  if (options.leaderElect && !leaseNamespace) {
+    throw new Error(
+      'leader election needs a namespace for its Lease: set --leader-election-namespace ' +
+        '(outside a cluster), or --no-leader-elect when only one operator runs',
+    );
+  }
+  const metrics = createMetrics();
   const controller = createController({
     kubeConfig,
     log,
     admin: createAdminClient({
       ...(options.adminTokenFile && { tokenFile: options.adminTokenFile }),
       timeoutMs: options.adminTimeoutSeconds * 1000,
+      onRequest: (method) => metrics.adminRequests.inc({ method }),
     }),
     namespaces: options.namespaces ?? [],
     proxyService: options.proxyService,
@@ -143,17 +182,43 @@ async function main(): Promise<void> {
     stdioNamespaces,
     owner: options.owner,
     resyncMs: options.resyncSeconds * 1000,
+    metrics,
+    identity,
+  });
+  const elector =
+    options.leaderElect && leaseNamespace
+      ? createLeaderElector({
+          kubeConfig,
+          namespace: leaseNamespace,
+          name: options.leaseName,
+          identity,
+          leaseDurationMs: options.leaseDurationSeconds * 1000,
+          renewDeadlineMs: Math.max(1000, options.leaseDurationSeconds * 1000 * (2 / 3)),
+          retryPeriodMs: Math.max(500, (options.leaseDurationSeconds * 1000) / 7.5),
+          log,
+        })
+      : undefined;
+
+  const health = await startHealthServer({
+    host: options.healthHost,
+    port: options.healthPort,
+    registry: metrics.registry,
+    // A standby waiting for the Lease is healthy and ready; a leader is ready once its caches are synced.
+    notReady: () =>
+      (elector && !elector.isLeader()) || controller.synced() ? undefined : 'caches not synced yet',
   });
 
   let stopping = false;
-  const stop = async (why: string): Promise<void> => {
+  const stop = async (why: string, code = 0): Promise<void> => {
     if (stopping) return;
     stopping = true;
     log.info('shutting down', { reason: why });
     const forced = setTimeout(() => process.exit(1), 10_000);
     forced.unref();
     await controller.stop().catch(() => undefined);
-    process.exit(0);
+    await elector?.release();
+    await health.close().catch(() => undefined);
+    process.exit(code);
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
@@ -161,11 +226,24 @@ async function main(): Promise<void> {
 
   log.info('starting', {
     version: VERSION,
+    identity,
     cluster: kubeConfig.getCurrentCluster()?.server,
     namespaces: options.namespaces?.join(',') || '(all)',
     proxyService: `${options.proxyService.namespace}/${options.proxyService.name}`,
     stdioNamespaces: stdioNamespaces.join(',') || '(none)',
+    health: health.url,
+    lease: elector ? `${leaseNamespace}/${options.leaseName}` : '(no leader election)',
   });
+  if (elector) {
+    await elector.acquire();
+    metrics.leader.set(1);
+    // Never two leaders: a process that lost the Lease stops at once and is restarted.
+    void elector.lost.then((why) => {
+      metrics.leader.set(0);
+      log.error('lost the lease', { reason: why });
+      void stop(`lost the lease: ${why}`, 1);
+    });
+  }
   await controller.start();
   log.info('running');
 }

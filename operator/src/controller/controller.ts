@@ -18,6 +18,7 @@ import type { BackendSpec } from '@multi-mcp/proxy/contract';
 import { BackendSpecSchema, formatZodIssues } from '@multi-mcp/proxy/contract';
 import type { McpServer, McpServerStatus } from '../api/index.js';
 import { API_VERSION, FINALIZER, GROUP, KIND, McpServerSchema, PLURAL, VERSION } from '../api/index.js';
+import type { Metrics } from '../http/metrics.js';
 import type { AdminClient } from '../proxyclient/admin.js';
 import { replicasFromSlices } from '../proxyclient/discovery.js';
 import type { DesiredSet } from '../proxyclient/fleet.js';
@@ -31,7 +32,7 @@ import {
   referencesOf,
   specHash,
 } from './backend.js';
-import { Reason } from './conditions.js';
+import { ConditionType, Reason } from './conditions.js';
 import { prefixConflicts } from './conflicts.js';
 import type { Informer } from './informers.js';
 import { createInformer } from './informers.js';
@@ -58,6 +59,9 @@ export interface ControllerOptions {
   owner: string;
   resyncMs: number;
   concurrency?: number;
+  metrics?: Metrics;
+  /** Who reports Events (the pod name in a cluster). */
+  identity?: string;
 }
 
 export interface Controller {
@@ -66,6 +70,8 @@ export interface Controller {
   /** For tests and metrics. */
   readonly fleet: Fleet;
   readonly queue: WorkQueue;
+  /** True once every cache holds its first list. */
+  synced(): boolean;
 }
 
 type RawObject = KubernetesObject & { spec?: unknown; status?: McpServerStatus };
@@ -127,7 +133,21 @@ export function createController(options: ControllerOptions): Controller {
   }));
 
   const queue: WorkQueue = createWorkQueue(
-    (key) => reconcile(key),
+    async (key) => {
+      const started = performance.now();
+      try {
+        const result = await reconcile(key);
+        options.metrics?.reconciles.inc({ result: 'success' });
+        return result;
+      } catch (error) {
+        options.metrics?.reconciles.inc({ result: 'error' });
+        throw error;
+      } finally {
+        options.metrics?.reconcileSeconds.observe((performance.now() - started) / 1000);
+        options.metrics?.queueDepth.set(queue.size());
+        options.metrics?.mcpServers.set(servers.list().length);
+      }
+    },
     { concurrency: options.concurrency ?? 8, baseDelayMs: 200, maxDelayMs: 60_000 },
     (key, error, retryInMs) => {
       const message =
@@ -144,6 +164,7 @@ export function createController(options: ControllerOptions): Controller {
     for (const obj of servers.list()) queue.add(keyOf(obj));
   };
   const enqueueReferencing = (kind: 'secrets' | 'configMaps', obj: KubernetesObject): void => {
+    if (!started) return;
     const ns = obj.metadata?.namespace;
     const name = obj.metadata?.name;
     for (const [key, s] of seen) if (key.startsWith(`${ns}/`) && s[kind].includes(name ?? '')) queue.add(key);
@@ -165,6 +186,9 @@ export function createController(options: ControllerOptions): Controller {
       if (kind === 'delete') seen.delete(key);
       else seen.set(key, { generation, ...(prefix !== undefined && { prefix }), ...refs });
       if (kind === 'update' && before?.generation === generation) return;
+      // Until every cache is complete nothing runs: a push computed from part of a list would remove
+      // the rest from the proxies. start() enqueues everything once the caches are synced.
+      if (!started) return;
       queue.add(key);
       // A prefix that was taken or freed may change who holds it.
       for (const [other, s] of seen) {
@@ -223,6 +247,7 @@ export function createController(options: ControllerOptions): Controller {
   });
   const refreshReplicas = (): void => {
     const replicas = replicasFromSlices(slices.list(svcNs), options.proxyPortName);
+    options.metrics?.replicas.set(replicas.length);
     if (fleet.setReplicas(replicas)) {
       log.info('proxy replicas', { service, replicas: replicas.map((r) => `${r.id}=${r.url}`).join(',') });
       if (started) enqueueAll();
@@ -337,6 +362,7 @@ export function createController(options: ControllerOptions): Controller {
 
   const writeStatus = async (raw: RawObject, status: McpServerStatus): Promise<void> => {
     if (raw.status && canonicalJson(raw.status) === canonicalJson(status)) return;
+    recordTransitions(raw, status);
     const [namespace, name] = splitKey(keyOf(raw));
     await custom.patchNamespacedCustomObjectStatus(
       {
@@ -351,6 +377,57 @@ export function createController(options: ControllerOptions): Controller {
       },
       patchOptions(PatchStrategy.ServerSideApply),
     );
+  };
+
+  // Events for what a person would want to see in `kubectl describe`: the transitions, not every write.
+  const recordTransitions = (raw: RawObject, status: McpServerStatus): void => {
+    const before = raw.status?.conditions ?? [];
+    for (const type of [ConditionType.Accepted, ConditionType.Ready, ConditionType.Conflict]) {
+      const next = status.conditions?.find((c) => c.type === type);
+      const prev = before.find((c) => c.type === type);
+      if (!next || prev?.status === next.status) continue;
+      const warning =
+        (type === ConditionType.Ready && next.status === 'False' && prev !== undefined) ||
+        (type !== ConditionType.Ready &&
+          next.status === (type === ConditionType.Accepted ? 'False' : 'True'));
+      if (type === ConditionType.Ready && next.status === 'False' && prev === undefined) continue;
+      void emitEvent(
+        raw,
+        warning ? 'Warning' : 'Normal',
+        next.reason,
+        `${type}=${next.status}: ${next.message}`,
+      );
+    }
+  };
+  const emitEvent = async (raw: RawObject, type: 'Normal' | 'Warning', reason: string, message: string) => {
+    const [namespace, name] = splitKey(keyOf(raw));
+    const now = new Date();
+    try {
+      await core.createNamespacedEvent({
+        namespace,
+        body: {
+          metadata: { generateName: `${name}.`, namespace },
+          involvedObject: {
+            apiVersion: API_VERSION,
+            kind: KIND,
+            name,
+            namespace,
+            ...(raw.metadata?.uid && { uid: raw.metadata.uid }),
+          },
+          type,
+          reason,
+          message: message.slice(0, 1024),
+          count: 1,
+          firstTimestamp: now,
+          lastTimestamp: now,
+          source: { component: FIELD_MANAGER },
+          reportingComponent: FIELD_MANAGER,
+          reportingInstance: options.identity ?? FIELD_MANAGER,
+        },
+      });
+    } catch (error) {
+      log.debug('event not recorded', { mcpserver: `${namespace}/${name}`, error: String(error) });
+    }
   };
 
   /** Pushes the desired set; reads the replicas back, and pushes again to one that lost its state. */
@@ -387,11 +464,13 @@ export function createController(options: ControllerOptions): Controller {
 
   const reconcileNormal = async (raw: RawObject): Promise<WorkResult> => {
     const key = keyOf(raw);
+    const { evaluations, desired } = evaluateAll();
+    await converge(desired);
+    // After the push, so the finalizer's round trip is not on the way to callable. Safe: a server
+    // deleted before it has the finalizer is gone from the cache, and reconcile of a gone key converges.
     if (!raw.metadata?.finalizers?.includes(FINALIZER)) {
       await setFinalizers(raw, [...(raw.metadata?.finalizers ?? []), FINALIZER]);
     }
-    const { evaluations, desired } = evaluateAll();
-    await converge(desired);
     const evaluation = evaluations.get(key);
     const parsed = McpServerSchema.safeParse(raw);
     if (!evaluation) return {};
@@ -440,6 +519,7 @@ export function createController(options: ControllerOptions): Controller {
   return {
     fleet,
     queue,
+    synced: () => started,
     async start() {
       // Caches first, so the first push holds every server (no removal of what a restarted operator has not listed yet).
       await Promise.all([secrets.start(), configMaps.start(), slices.start()]);

@@ -66,7 +66,9 @@ export function createWorkQueue(
       queuedSet.delete(key);
       running.add(key);
       active++;
-      void run(key);
+      // Never inside the caller's turn: an informer adds keys while it fills its cache from a list,
+      // and reconcile must see the whole list, not the part added so far.
+      setImmediate(() => void run(key));
     }
     notifyIdle();
   };
