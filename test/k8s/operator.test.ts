@@ -214,11 +214,16 @@ describe('the operator, end to end on a real control plane', () => {
   }, 120_000);
 
   afterAll(async () => {
-    for (const id of [...clients.keys()]) await dropClient(id);
-    await stopAll();
-    await net?.remove();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+    try {
+      const closing = Promise.all([...clients.keys()].map(dropClient));
+      await Promise.race([closing, new Promise((r) => setTimeout(r, 5_000))]);
+      await stopAll();
+    } finally {
+      // Whatever happened above: the namespace (and its veth pair) must not outlive the test.
+      await net?.remove();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('serves a stdio and a URL server on both proxies soon after kubectl apply, and says so in status', async () => {
     const applied = Date.now();
@@ -500,6 +505,65 @@ describe('the operator, end to end on a real control plane', () => {
       async () => condition(await get(appsNs, 'calc'), 'Synced')?.message === '2/2 replicas',
       { timeoutMs: HEAL_MS },
     );
+  });
+
+  it('runs a deployment-mode server as a Deployment and Service it owns, registered by the Service URL', async () => {
+    await apply(appsNs, [
+      mcps('deployed', {
+        deployment: {
+          image: 'ghcr.io/example/weather-mcp:1.0',
+          port: 9000,
+          env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'weather', key: 'token' } } }],
+        },
+      }),
+    ]);
+    const owner = await get(appsNs, 'deployed');
+    interface Owned {
+      metadata: { ownerReferences?: { kind: string; name: string; uid: string; controller?: boolean }[] };
+      spec: Record<string, unknown>;
+    }
+    const deployment = await waitFor(
+      'the Deployment',
+      async () =>
+        await kubectlJson<Owned>(['get', '-n', appsNs, 'deployment', 'mcp-deployed'], {
+          allowFailure: true,
+        }).catch(() => undefined),
+      { timeoutMs: CHANGE_MS },
+    );
+    const uid = (owner.metadata as { uid?: string }).uid;
+    expect(deployment.metadata.ownerReferences).toEqual([
+      expect.objectContaining({ kind: 'McpServer', name: 'deployed', uid, controller: true }),
+    ]);
+    expect(JSON.stringify(deployment.spec)).toContain('"image":"ghcr.io/example/weather-mcp:1.0"');
+    expect(JSON.stringify(deployment.spec)).toContain('"containerPort":9000');
+    // Secret references stay references for the kubelet to resolve.
+    expect(JSON.stringify(deployment.spec)).toContain('"secretKeyRef":{"key":"token","name":"weather"}');
+    const svc = await kubectlJson<Owned>(['get', '-n', appsNs, 'service', 'mcp-deployed']);
+    expect(svc.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'McpServer', uid });
+
+    for (const p of proxies) {
+      const listed = await waitFor(
+        `the Service URL on ${p.id}`,
+        async () => {
+          const r = await fetch(`${p.url}/mcp_servers`, { headers: { authorization: `Bearer ${TOKEN}` } });
+          const body = (await r.json()) as { servers: { name: string; spec: { url?: string } }[] };
+          return body.servers.find((b) => b.name === `${appsNs}_deployed`);
+        },
+        { timeoutMs: CHANGE_MS },
+      );
+      expect(listed.spec.url).toBe(`http://mcp-deployed.${appsNs}.svc:9000/mcp`);
+    }
+    // No kubelet here: the Deployment never becomes available, and the status says so.
+    const status = await waitFor(
+      'Ready=False DeploymentNotAvailable',
+      async () => {
+        const o = await get(appsNs, 'deployed');
+        return condition(o, 'Ready')?.reason === 'DeploymentNotAvailable' && o;
+      },
+      { timeoutMs: CHANGE_MS },
+    );
+    expect(condition(status, 'Accepted')?.status).toBe('True');
+    expect(condition(status, 'Ready')?.message).toContain('0/1 replicas available');
   });
 
   it('serves /healthz, /readyz and /metrics', async () => {

@@ -4,6 +4,7 @@ import { BackendNameSchema, PrefixSchema } from '@multi-mcp/proxy/contract';
 import type { EnvVar, Header, KeyRef, McpServer, McpServerSpec } from '../api/index.js';
 import { modeOf } from '../api/index.js';
 import { Reason } from './conditions.js';
+import { serviceUrlFor } from './workload.js';
 
 // Pure translation of an McpServer (plus the Secrets and ConfigMaps it references) into the proxy's
 // backend definition. Everything here is a function of its arguments, so reconcile can recompute the
@@ -179,12 +180,8 @@ export function backendSpecFor(
           },
         };
       case 'deployment':
-        return {
-          ok: false,
-          reason: Reason.NotSupported,
-          message:
-            'spec.deployment is not supported by this operator version yet; use spec.url or spec.command',
-        };
+        // The operator runs it (workload.ts); the proxies reach it through its Service.
+        return { ok: true, spec: { url: serviceUrlFor(server), transport: 'streamable-http', ...common } };
     }
   } catch (error) {
     if (error instanceof Unresolved)

@@ -28,6 +28,7 @@ export const Reason = {
   PrefixConflict: 'PrefixConflict',
   NoConflict: 'NoConflict',
   Deleting: 'Deleting',
+  DeploymentNotAvailable: 'DeploymentNotAvailable',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

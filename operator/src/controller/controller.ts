@@ -7,6 +7,7 @@ import type {
 } from '@kubernetes/client-node';
 import {
   ApiException,
+  AppsV1Api,
   CoreV1Api,
   CustomObjectsApi,
   DiscoveryV1Api,
@@ -38,6 +39,7 @@ import type { Informer } from './informers.js';
 import { createInformer } from './informers.js';
 import type { WorkQueue, WorkResult } from './queue.js';
 import { createWorkQueue } from './queue.js';
+import { deploymentAvailability, workloadFor } from './workload.js';
 import type { Evaluation } from './status.js';
 import { settling, statusFor } from './status.js';
 
@@ -97,6 +99,7 @@ export function createController(options: ControllerOptions): Controller {
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const discovery = kubeConfig.makeApiClient(DiscoveryV1Api);
+  const apps = kubeConfig.makeApiClient(AppsV1Api);
   const fleet = new Fleet(options.admin, options.owner, log.with({ component: 'fleet' }));
   const service = `${options.proxyService.namespace}/${options.proxyService.name}`;
   const stdioAll = options.stdioNamespaces.includes('*');
@@ -440,6 +443,28 @@ export function createController(options: ControllerOptions): Controller {
     }
   };
 
+  /** spec.deployment: the Deployment and Service, applied server-side; returns the Deployment's availability. */
+  const applyWorkload = async (server: McpServer): Promise<{ ready: boolean; message: string }> => {
+    const { deployment, service: svc } = workloadFor(server);
+    const namespace = server.metadata.namespace;
+    const ssa = patchOptions(PatchStrategy.ServerSideApply);
+    const applied = await apps.patchNamespacedDeployment(
+      {
+        name: deployment.metadata?.name ?? '',
+        namespace,
+        body: deployment,
+        fieldManager: FIELD_MANAGER,
+        force: true,
+      },
+      ssa,
+    );
+    await core.patchNamespacedService(
+      { name: svc.metadata?.name ?? '', namespace, body: svc, fieldManager: FIELD_MANAGER, force: true },
+      ssa,
+    );
+    return deploymentAvailability(applied);
+  };
+
   const reconcileDelete = async (raw: RawObject): Promise<WorkResult> => {
     if (!raw.metadata?.finalizers?.includes(FINALIZER)) return {};
     // The desired set leaves out servers being deleted; a replica that cannot be reached gets the
@@ -465,6 +490,11 @@ export function createController(options: ControllerOptions): Controller {
   const reconcileNormal = async (raw: RawObject): Promise<WorkResult> => {
     const key = keyOf(raw);
     const { evaluations, desired } = evaluateAll();
+    const parsedFirst = McpServerSchema.safeParse(raw);
+    const workload =
+      parsedFirst.success && parsedFirst.data.spec.deployment && evaluations.get(key)?.kind === 'served'
+        ? await applyWorkload(parsedFirst.data)
+        : undefined;
     await converge(desired);
     // After the push, so the finalizer's round trip is not on the way to callable. Safe: a server
     // deleted before it has the finalizer is gone from the cache, and reconcile of a gone key converges.
@@ -485,6 +515,8 @@ export function createController(options: ControllerOptions): Controller {
       evaluation,
       fleet.states(),
       service,
+      undefined,
+      workload,
     );
     await writeStatus(current, status);
     if (settling(status)) return { requeueAfterMs: nextCheck(key) };

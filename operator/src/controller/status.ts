@@ -62,6 +62,8 @@ export function statusFor(
   states: readonly ReplicaState[],
   serviceName: string,
   now?: () => Date,
+  /** For spec.deployment: whether the operator's Deployment is available. */
+  workload?: { ready: boolean; message: string },
 ): McpServerStatus {
   const generation = server.metadata.generation;
   let conditions: Condition[] = server.status?.conditions ?? [];
@@ -151,7 +153,15 @@ export function statusFor(
     .find((r) => r?.state === 'ready');
   const tools = reportOf?.tools ?? [];
   let lastError: string | undefined = failed[0]?.problem;
-  if (evaluation.disabled) {
+  if (workload && !workload.ready && !evaluation.disabled) {
+    lastError = workload.message;
+    set({
+      type: ConditionType.Ready,
+      status: 'False',
+      reason: Reason.DeploymentNotAvailable,
+      message: workload.message,
+    });
+  } else if (evaluation.disabled) {
     set({
       type: ConditionType.Ready,
       status: 'False',
