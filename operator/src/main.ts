@@ -73,7 +73,12 @@ const program = new Command('multi-mcp-operator')
     )
       .env('MULTI_MCP_PROXY_SERVICE')
       .argParser(serviceRef)
-      .makeOptionMandatory(),
+      .conflicts('proxyUrl'),
+  )
+  .addOption(
+    new Option('--proxy-url <urls>', 'fixed proxy admin URLs instead of --proxy-service (development only)')
+      .env('MULTI_MCP_PROXY_URLS')
+      .argParser(list),
   )
   .addOption(
     new Option(
@@ -133,7 +138,8 @@ const program = new Command('multi-mcp-operator')
 interface Options {
   kubeconfig?: string;
   namespaces?: string[];
-  proxyService: { namespace: string; name: string };
+  proxyService?: { namespace: string; name: string };
+  proxyUrl?: string[];
   proxyPortName?: string;
   adminTokenFile?: string;
   stdioNamespaces?: string[];
@@ -159,6 +165,11 @@ async function main(): Promise<void> {
   const own = ownNamespace();
   const stdioNamespaces = options.stdioNamespaces ?? (own ? [own] : []);
 
+  if (!options.proxyService && !options.proxyUrl) {
+    throw new Error(
+      'say where the proxies are: --proxy-service <namespace>/<admin Service> (or MULTI_MCP_PROXY_SERVICE)',
+    );
+  }
   const identity = process.env['POD_NAME'] ?? `${hostname()}_${randomBytes(4).toString('hex')}`;
   const leaseNamespace = options.leaderElectionNamespace ?? own;
   if (options.leaderElect && !leaseNamespace) {
@@ -177,7 +188,10 @@ async function main(): Promise<void> {
       onRequest: (method) => metrics.adminRequests.inc({ method }),
     }),
     namespaces: options.namespaces ?? [],
-    proxyService: options.proxyService,
+    ...(options.proxyService && { proxyService: options.proxyService }),
+    ...(options.proxyUrl && {
+      staticReplicas: options.proxyUrl.map((url) => ({ id: url, url: url.replace(/\/+$/, '') })),
+    }),
     ...(options.proxyPortName && { proxyPortName: options.proxyPortName }),
     stdioNamespaces,
     owner: options.owner,
@@ -229,7 +243,9 @@ async function main(): Promise<void> {
     identity,
     cluster: kubeConfig.getCurrentCluster()?.server,
     namespaces: options.namespaces?.join(',') || '(all)',
-    proxyService: `${options.proxyService.namespace}/${options.proxyService.name}`,
+    proxies: options.proxyService
+      ? `${options.proxyService.namespace}/${options.proxyService.name}`
+      : (options.proxyUrl ?? []).join(','),
     stdioNamespaces: stdioNamespaces.join(',') || '(none)',
     health: health.url,
     lease: elector ? `${leaseNamespace}/${options.leaseName}` : '(no leader election)',

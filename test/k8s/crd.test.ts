@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../harness/controlplane.js';
 import { freshNamespace, kubectl, kubectlJson } from '../harness/k8s.js';
 
 // The real McpServer CRD (crds/, generated from operator/src/api and installed by the global setup)
@@ -35,6 +37,20 @@ describe('the McpServer CRD on the real API server', () => {
       deployment: { image: 'ghcr.io/example/weather:1', port: 8080, path: '/mcp', replicas: 1 },
     });
     expect(deployed.metadata.generation).toBe(1);
+  });
+
+  it('accepts every sample in config/samples', async () => {
+    const ns = await freshNamespace('crd-samples');
+    const result = await kubectl([
+      'apply',
+      '--dry-run=server',
+      '-n',
+      ns,
+      '-f',
+      join(repoRoot, 'config/samples'),
+    ]);
+    for (const name of ['calculator', 'everything', 'weather'])
+      expect(result.stdout).toContain(`mcpserver.multi-mcp.io/${name} created (server dry run)`);
   });
 
   it.each([

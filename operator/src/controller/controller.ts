@@ -6,7 +6,6 @@ import type {
   V1Secret,
 } from '@kubernetes/client-node';
 import {
-  ApiException,
   AppsV1Api,
   CoreV1Api,
   CustomObjectsApi,
@@ -22,6 +21,7 @@ import { API_VERSION, FINALIZER, GROUP, KIND, McpServerSchema, PLURAL, VERSION }
 import type { Metrics } from '../http/metrics.js';
 import type { AdminClient } from '../proxyclient/admin.js';
 import { replicasFromSlices } from '../proxyclient/discovery.js';
+import type { Replica } from '../proxyclient/discovery.js';
 import type { DesiredSet } from '../proxyclient/fleet.js';
 import { Fleet } from '../proxyclient/fleet.js';
 import type { ReferenceLookup } from './backend.js';
@@ -34,6 +34,7 @@ import {
   specHash,
 } from './backend.js';
 import { ConditionType, Reason } from './conditions.js';
+import { describeError } from './errors.js';
 import { prefixConflicts } from './conflicts.js';
 import type { Informer } from './informers.js';
 import { createInformer } from './informers.js';
@@ -52,7 +53,9 @@ export interface ControllerOptions {
   /** Namespaces whose McpServers are served; empty = all. */
   namespaces: string[];
   /** The proxy's admin Service, whose EndpointSlices list the replicas. */
-  proxyService: { namespace: string; name: string };
+  proxyService?: { namespace: string; name: string };
+  /** Fixed replica URLs instead of discovery (development, e.g. npm run dev:cluster). */
+  staticReplicas?: Replica[];
   /** Name of the EndpointSlice port of the admin API; default: the first port. */
   proxyPortName?: string;
   /** Namespaces allowed to define stdio servers; `*` = every namespace. */
@@ -101,7 +104,9 @@ export function createController(options: ControllerOptions): Controller {
   const discovery = kubeConfig.makeApiClient(DiscoveryV1Api);
   const apps = kubeConfig.makeApiClient(AppsV1Api);
   const fleet = new Fleet(options.admin, options.owner, log.with({ component: 'fleet' }));
-  const service = `${options.proxyService.namespace}/${options.proxyService.name}`;
+  const service = options.proxyService
+    ? `${options.proxyService.namespace}/${options.proxyService.name}`
+    : `(fixed replicas ${(options.staticReplicas ?? []).map((r) => r.url).join(', ')})`;
   const stdioAll = options.stdioNamespaces.includes('*');
   const stdioHint =
     options.stdioNamespaces.length === 0
@@ -153,12 +158,7 @@ export function createController(options: ControllerOptions): Controller {
     },
     { concurrency: options.concurrency ?? 8, baseDelayMs: 200, maxDelayMs: 60_000 },
     (key, error, retryInMs) => {
-      const message =
-        error instanceof ApiException
-          ? `HTTP ${error.code}: ${bodyMessage(error.body)}`
-          : error instanceof Error
-            ? error.message
-            : String(error);
+      const message = describeError(error);
       log.warn('reconcile failed', { mcpserver: key, error: message, retryInMs });
     },
   );
@@ -230,26 +230,30 @@ export function createController(options: ControllerOptions): Controller {
     onChange: (_kind, obj) => enqueueReferencing('configMaps', obj),
   });
 
-  const { namespace: svcNs, name: svcName } = options.proxyService;
-  const slices = createInformer<V1EndpointSlice>({
-    kubeConfig,
-    paths: [
-      {
-        path: `/apis/discovery.k8s.io/v1/namespaces/${svcNs}/endpointslices`,
-        list: () =>
-          discovery.listNamespacedEndpointSlice({
-            namespace: svcNs,
-            labelSelector: `kubernetes.io/service-name=${svcName}`,
-          }),
-      },
-    ],
-    labelSelector: `kubernetes.io/service-name=${svcName}`,
-    what: 'endpointslices',
-    log,
-    onChange: () => refreshReplicas(),
-  });
+  const { namespace: svcNs, name: svcName } = options.proxyService ?? { namespace: '', name: '' };
+  const slices: Informer<V1EndpointSlice> | undefined =
+    options.proxyService &&
+    createInformer<V1EndpointSlice>({
+      kubeConfig,
+      paths: [
+        {
+          path: `/apis/discovery.k8s.io/v1/namespaces/${svcNs}/endpointslices`,
+          list: () =>
+            discovery.listNamespacedEndpointSlice({
+              namespace: svcNs,
+              labelSelector: `kubernetes.io/service-name=${svcName}`,
+            }),
+        },
+      ],
+      labelSelector: `kubernetes.io/service-name=${svcName}`,
+      what: 'endpointslices',
+      log,
+      onChange: () => refreshReplicas(),
+    });
   const refreshReplicas = (): void => {
-    const replicas = replicasFromSlices(slices.list(svcNs), options.proxyPortName);
+    const replicas = slices
+      ? replicasFromSlices(slices.list(svcNs), options.proxyPortName)
+      : (options.staticReplicas ?? []);
     options.metrics?.replicas.set(replicas.length);
     if (fleet.setReplicas(replicas)) {
       log.info('proxy replicas', { service, replicas: replicas.map((r) => `${r.id}=${r.url}`).join(',') });
@@ -529,7 +533,8 @@ export function createController(options: ControllerOptions): Controller {
   const nextCheck = (key: string): number => {
     const n = (checks.get(key) ?? 0) + 1;
     checks.set(key, n);
-    return Math.min(5_000, 50 * 2 ** Math.min(n - 1, 7));
+    // Up to 1 s apart for the first ~20 checks (a stdio server takes a second or two to start), then 5 s.
+    return n > 20 ? 5_000 : Math.min(1_000, 50 * 2 ** (n - 1));
   };
 
   const reconcile = async (key: string): Promise<WorkResult> => {
@@ -554,7 +559,7 @@ export function createController(options: ControllerOptions): Controller {
     synced: () => started,
     async start() {
       // Caches first, so the first push holds every server (no removal of what a restarted operator has not listed yet).
-      await Promise.all([secrets.start(), configMaps.start(), slices.start()]);
+      await Promise.all([secrets.start(), configMaps.start(), slices?.start()]);
       refreshReplicas();
       await servers.start();
       started = true;
@@ -573,19 +578,7 @@ export function createController(options: ControllerOptions): Controller {
     async stop() {
       if (resyncTimer) clearInterval(resyncTimer);
       await queue.shutDown();
-      await Promise.all([servers.stop(), secrets.stop(), configMaps.stop(), slices.stop()]);
+      await Promise.all([servers.stop(), secrets.stop(), configMaps.stop(), slices?.stop()]);
     },
   };
-}
-
-function bodyMessage(body: unknown): string {
-  if (typeof body === 'string') {
-    try {
-      const parsed = JSON.parse(body) as { message?: string };
-      return parsed.message ?? body;
-    } catch {
-      return body;
-    }
-  }
-  return String(body);
 }

@@ -1,6 +1,7 @@
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import { ListWatch, Watch } from '@kubernetes/client-node';
 import type { Logger } from '@multi-mcp/proxy';
+import { describeError } from './errors.js';
 
 /** A cache of one kind, kept current by list + watch; handlers only get told that something changed. */
 export interface Cache<T extends KubernetesObject> {
@@ -54,7 +55,7 @@ export function createInformer<T extends KubernetesObject>(options: InformerOpti
       options.log.warn('watch failed; restarting', {
         what: options.what,
         path,
-        error: error instanceof Error ? error.message : String(error),
+        error: describeError(error),
         retryInMs: delay,
       });
       setTimeout(() => {
@@ -89,7 +90,7 @@ export function createInformer<T extends KubernetesObject>(options: InformerOpti
             what: options.what,
             path,
             attempt,
-            error: listError instanceof Error ? listError.message : String(listError),
+            error: describeError(listError),
           });
           await new Promise((r) => setTimeout(r, Math.min(5_000, base * attempt)));
         }

@@ -1,6 +1,7 @@
 import type { KubeConfig, V1Lease } from '@kubernetes/client-node';
 import { ApiException, CoordinationV1Api, V1MicroTime } from '@kubernetes/client-node';
 import type { Logger } from '@multi-mcp/proxy';
+import { describeError } from './errors.js';
 
 // Leader election on a coordination.k8s.io Lease, as client-go's leaderelection does it: the holder
 // renews every retry period; a candidate takes the Lease once it has seen no renewal for a whole lease
@@ -99,7 +100,7 @@ export function createLeaderElector(options: LeaderOptions): LeaderElector {
         markLost('another process holds the lease');
         return;
       } catch (error) {
-        log.warn('lease renewal failed', { lease: `${namespace}/${name}`, error: String(error) });
+        log.warn('lease renewal failed', { lease: `${namespace}/${name}`, error: describeError(error) });
         if (Date.now() - lastRenew > options.renewDeadlineMs) {
           leading = false;
           markLost(`could not renew the lease for ${options.renewDeadlineMs} ms`);
@@ -126,7 +127,7 @@ export function createLeaderElector(options: LeaderOptions): LeaderElector {
           if (!waitingLogged) log.info('waiting for the lease', { lease: `${namespace}/${name}`, identity });
           waitingLogged = true;
         } catch (error) {
-          log.warn('lease acquire failed', { lease: `${namespace}/${name}`, error: String(error) });
+          log.warn('lease acquire failed', { lease: `${namespace}/${name}`, error: describeError(error) });
         }
         await sleep(options.retryPeriodMs);
       }
@@ -147,7 +148,7 @@ export function createLeaderElector(options: LeaderOptions): LeaderElector {
         });
         log.info('lease released', { lease: `${namespace}/${name}` });
       } catch (error) {
-        log.warn('lease release failed', { error: String(error) });
+        log.warn('lease release failed', { error: describeError(error) });
       }
     },
   };
