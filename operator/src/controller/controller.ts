@@ -163,11 +163,34 @@ export function createController(options: ControllerOptions): Controller {
     },
   );
 
+  // The push to the replicas follows every change at once, apart from the per-key status work: with
+  // many servers applied together, callable must not wait for other servers' status round trips.
+  let syncing: Promise<void> | undefined;
+  let syncAgain = false;
+  const scheduleSync = (): void => {
+    if (!started) return;
+    if (syncing) {
+      syncAgain = true;
+      return;
+    }
+    syncing = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => fleet.converge(evaluateAll().desired))
+      .catch((error: unknown) => log.warn('sync failed', { error: describeError(error) }))
+      .finally(() => {
+        syncing = undefined;
+        if (syncAgain) {
+          syncAgain = false;
+          scheduleSync();
+        }
+      });
+  };
+
   const enqueueAll = (): void => {
     for (const obj of servers.list()) queue.add(keyOf(obj));
   };
   const enqueueReferencing = (kind: 'secrets' | 'configMaps', obj: KubernetesObject): void => {
     if (!started) return;
+    scheduleSync();
     const ns = obj.metadata?.namespace;
     const name = obj.metadata?.name;
     for (const [key, s] of seen) if (key.startsWith(`${ns}/`) && s[kind].includes(name ?? '')) queue.add(key);
@@ -192,6 +215,7 @@ export function createController(options: ControllerOptions): Controller {
       // Until every cache is complete nothing runs: a push computed from part of a list would remove
       // the rest from the proxies. start() enqueues everything once the caches are synced.
       if (!started) return;
+      scheduleSync();
       queue.add(key);
       // A prefix that was taken or freed may change who holds it.
       for (const [other, s] of seen) {
@@ -257,7 +281,10 @@ export function createController(options: ControllerOptions): Controller {
     options.metrics?.replicas.set(replicas.length);
     if (fleet.setReplicas(replicas)) {
       log.info('proxy replicas', { service, replicas: replicas.map((r) => `${r.id}=${r.url}`).join(',') });
-      if (started) enqueueAll();
+      if (started) {
+        scheduleSync();
+        enqueueAll();
+      }
     }
   };
 
