@@ -593,6 +593,7 @@ describe('the operator, end to end on a real control plane', () => {
         await new Promise((r) => setTimeout(r, 50));
       }
     })();
+    const logStart = proxies.map((p) => p.proc?.output().length ?? 0);
     const killed = Date.now();
     operator.child.kill('SIGKILL');
     await waitForOutput(standby, /leading/, LEASE_SECONDS * 1000 * 3 + 5_000);
@@ -616,6 +617,13 @@ describe('the operator, end to end on a real control plane', () => {
     watching = false;
     await watcher;
     expect(gaps).toEqual([]);
+    // The new leader's full pushes changed nothing on the proxies: no backend was created, updated
+    // (reconnected) or removed because the leader changed.
+    const syncs = proxies.flatMap((p, i) =>
+      (p.proc?.output().slice(logStart[i]) ?? '').split('\n').filter((l) => l.includes('owner synced')),
+    );
+    expect(syncs.length).toBeGreaterThan(0);
+    for (const line of syncs) expect(line).toMatch(/created=0 updated=0 unchanged=\d+ removed=0/);
     // The new leader serves changes.
     await apply(appsNs, [mcps('remote', { url: 'http://127.0.0.1:3001/mcp', tools: { include: ['echo'] } })]);
     for (const p of proxies) {
