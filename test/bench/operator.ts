@@ -24,6 +24,8 @@ const countArg = process.argv.indexOf('--count');
 const COUNT = countArg > 0 ? Number(process.argv[countArg + 1]) : 200;
 const TOKEN = 'bench-admin-token';
 const LIMIT_MS = 120_000;
+// Listing 200 servers' tools on two proxies is itself work for them: poll no faster than this.
+const POLL_MS = 200;
 
 const rssMb = (pid: number | undefined): number => {
   try {
@@ -211,7 +213,7 @@ async function main(): Promise<void> {
           console.error(
             `+${Date.now() - t0} ms: created ${createdAt.size}, pushed ${registeredAt.size}, callable ${callableAt.size}`,
           );
-        await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, POLL_MS));
       }
     })();
     const ready = (async () => {

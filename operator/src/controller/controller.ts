@@ -45,6 +45,8 @@ import type { Evaluation } from './status.js';
 import { settling, statusFor } from './status.js';
 
 export const FIELD_MANAGER = 'multi-mcp-operator';
+/** How old a replica's read-back may be for a status (never older than the replica's last push). */
+const OBSERVE_MAX_AGE_MS = 250;
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
@@ -467,10 +469,10 @@ export function createController(options: ControllerOptions): Controller {
   /** Pushes the desired set; reads the replicas back, and pushes again to one that lost its state. */
   const converge = async (desired: DesiredSet): Promise<void> => {
     await fleet.converge(desired);
-    const drifted = await fleet.observe(Date.now());
+    const drifted = await fleet.observe(OBSERVE_MAX_AGE_MS);
     if (drifted) {
       await fleet.converge(desired);
-      await fleet.observe(Date.now());
+      await fleet.observe();
     }
   };
 

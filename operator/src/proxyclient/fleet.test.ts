@@ -93,7 +93,7 @@ describe('Fleet', () => {
     expect(fleet.states()[1]?.applied?.revision).toBe('r1');
     r.held.set('http://a', {});
     await new Promise((resolve) => setTimeout(resolve, 2));
-    expect(await fleet.observe(Date.now())).toBe(true);
+    expect(await fleet.observe()).toBe(true);
     await fleet.converge(set('r1', ['x']));
     expect(Object.keys(r.held.get('http://a') ?? {})).toEqual(['x']);
   });

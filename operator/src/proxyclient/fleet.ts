@@ -120,12 +120,16 @@ export class Fleet {
   }
 
   /**
-   * Reads every replica's backends (GET /mcp_servers), sharing a read that started at or after
-   * `notBefore`. A replica that lost the operator's backends (it restarted) is marked as having
-   * nothing applied; returns true when that happened, so the caller converges again.
+   * Reads every replica's backends (GET /mcp_servers), reusing a read that started within `maxAgeMs`
+   * and after the replica's last push, so many status reconciles share one read instead of keeping a
+   * busy proxy answering. A replica that lost the operator's backends (it restarted) is marked as
+   * having nothing applied; returns true when that happened, so the caller converges again.
    */
-  async observe(notBefore: number): Promise<boolean> {
-    const results = await Promise.all([...this.tracked.values()].map((t) => this.observeOne(t, notBefore)));
+  async observe(maxAgeMs = 0): Promise<boolean> {
+    const now = Date.now();
+    const results = await Promise.all(
+      [...this.tracked.values()].map((t) => this.observeOne(t, Math.max(now - maxAgeMs, t.applied?.at ?? 0))),
+    );
     return results.some(Boolean);
   }
 
