@@ -217,9 +217,11 @@ async function main(): Promise<void> {
     host: options.healthHost,
     port: options.healthPort,
     registry: metrics.registry,
-    // A standby waiting for the Lease is healthy and ready; a leader is ready once its caches are synced.
-    notReady: () =>
-      (elector && !elector.isLeader()) || controller.synced() ? undefined : 'caches not synced yet',
+    // A standby waiting for the Lease is ready if it can reach the Lease; a leader once its caches are synced.
+    notReady: () => {
+      if (elector && !elector.isLeader()) return elector.problem();
+      return controller.synced() ? undefined : 'caches not synced yet';
+    },
   });
 
   let stopping = false;

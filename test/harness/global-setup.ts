@@ -46,10 +46,21 @@ export async function installCrds(
   const args = ['apply', '--server-side', '--field-manager=multi-mcp-tests'];
   for (const f of files) args.push('-f', f);
   await run(kubectl, args, { kubeconfig });
-  await run(kubectl, ['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all'], {
-    kubeconfig,
-    timeoutMs: 70_000,
-  });
+  // Right after the apply a CRD may have no status yet, and kubectl wait then fails at once
+  // ("status.conditions accessor error") instead of waiting: retry that, bounded.
+  for (let attempt = 1; ; attempt++) {
+    const waited = await run(
+      kubectl,
+      ['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all'],
+      {
+        kubeconfig,
+        timeoutMs: 70_000,
+        allowFailure: attempt < 5,
+      },
+    );
+    if (waited.code === 0) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
   return files;
 }
 

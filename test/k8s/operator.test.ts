@@ -639,6 +639,31 @@ describe('the operator, end to end on a real control plane', () => {
     operator = standby;
   });
 
+  it('is not ready, and says why, without the permissions config/rbac grants', async () => {
+    // The same operator as a ServiceAccount nothing is bound to: every list is forbidden.
+    const kubeconfig = parse(readFileSync(k8s().kubeconfig, 'utf8')) as {
+      users: { user: Record<string, unknown> }[];
+    };
+    for (const u of kubeconfig.users) u.user['as'] = `system:serviceaccount:${leaseNs}:unbound`;
+    const unboundKubeconfig = join(dir, 'unbound.kubeconfig');
+    writeFileSync(unboundKubeconfig, stringify(kubeconfig));
+    const args = operatorArgs.map((a, i) => (operatorArgs[i - 1] === '--kubeconfig' ? unboundKubeconfig : a));
+    const unbound = start(process.execPath, [...args, '--no-leader-elect']);
+    try {
+      const [, url] = await waitForOutput(unbound, /health=(http:\/\/127\.0\.0\.1:\d+)/, 20_000);
+      await waitForOutput(unbound, /list failed; retrying .*HTTP 403: .*cannot list resource/, 20_000);
+      const ready = await fetch(`${url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(await ready.text()).toContain('caches not synced yet');
+      // The log names who was refused what (the logger escapes the quotes).
+      expect(unbound.output().replaceAll('\\"', '"')).toContain(
+        `User "system:serviceaccount:${leaseNs}:unbound" cannot list resource`,
+      );
+    } finally {
+      await unbound.stop();
+    }
+  });
+
   it('removes a deleted server from both proxies, then releases the finalizer', async () => {
     await kubectl(['delete', '-n', appsNs, 'mcps', 'calc', '--wait=false']);
     for (const p of proxies) {

@@ -26,6 +26,8 @@ export interface LeaderElector {
   /** Resolves when leadership is lost (renewals failed past the deadline, or another holder). */
   readonly lost: Promise<string>;
   isLeader(): boolean;
+  /** Why the last attempt to read or take the Lease failed (undefined when it worked). */
+  problem(): string | undefined;
   /** Stops renewing and hands the Lease over at once (graceful shutdown). */
   release(): Promise<void>;
 }
@@ -39,6 +41,7 @@ export function createLeaderElector(options: LeaderOptions): LeaderElector {
   let stopped = false;
   let observed: { key: string; at: number } | undefined;
   let lastRenew = 0;
+  let problem: string | undefined;
   let markLost: (why: string) => void = () => undefined;
   const lost = new Promise<string>((resolve) => (markLost = resolve));
 
@@ -113,11 +116,14 @@ export function createLeaderElector(options: LeaderOptions): LeaderElector {
   return {
     lost,
     isLeader: () => leading,
+    problem: () => problem,
     async acquire() {
       let waitingLogged = false;
       while (!stopped) {
         try {
-          if (await tryAcquireOrRenew()) {
+          const acquired = await tryAcquireOrRenew();
+          problem = undefined;
+          if (acquired) {
             leading = true;
             lastRenew = Date.now();
             log.info('leading', { lease: `${namespace}/${name}`, identity });
@@ -127,6 +133,7 @@ export function createLeaderElector(options: LeaderOptions): LeaderElector {
           if (!waitingLogged) log.info('waiting for the lease', { lease: `${namespace}/${name}`, identity });
           waitingLogged = true;
         } catch (error) {
+          problem = `cannot take the Lease ${namespace}/${name}: ${describeError(error)}`;
           log.warn('lease acquire failed', { lease: `${namespace}/${name}`, error: describeError(error) });
         }
         await sleep(options.retryPeriodMs);
