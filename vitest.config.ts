@@ -29,7 +29,7 @@ export default defineConfig({
           include: ['test/k8s/**/*.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
-          globalSetup: ['./test/harness/global-setup.ts'],
+          globalSetup: ['./test/harness/build.ts', './test/harness/global-setup.ts'],
           setupFiles: ['./test/harness/setup-file.ts'],
         },
       },

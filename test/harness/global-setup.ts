@@ -1,7 +1,8 @@
 /**
  * vitest globalSetup of the `k8s` project: builds the control plane if needed
  * (test/controlplane/build.sh), starts it once per test run, installs the CRDs
- * from crds/*.yaml, and provides its coordinates to the tests (see k8s.ts).
+ * from crds/*.yaml (failing every k8s test when there are none: run `npm run gen:crds`), and
+ * provides its coordinates to the tests (see k8s.ts).
  * Without Go this setup throws, so every k8s test fails with a message saying
  * what to install; it never skips.
  */
@@ -45,10 +46,21 @@ export async function installCrds(
   const args = ['apply', '--server-side', '--field-manager=multi-mcp-tests'];
   for (const f of files) args.push('-f', f);
   await run(kubectl, args, { kubeconfig });
-  await run(kubectl, ['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all'], {
-    kubeconfig,
-    timeoutMs: 70_000,
-  });
+  // Right after the apply a CRD may have no status yet, and kubectl wait then fails at once
+  // ("status.conditions accessor error") instead of waiting: retry that, bounded.
+  for (let attempt = 1; ; attempt++) {
+    const waited = await run(
+      kubectl,
+      ['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all'],
+      {
+        kubeconfig,
+        timeoutMs: 70_000,
+        allowFailure: attempt < 5,
+      },
+    );
+    if (waited.code === 0) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
   return files;
 }
 
@@ -79,12 +91,21 @@ export default async function setup(project: TestProject): Promise<() => Promise
     `[k8s harness] kube-apiserver ${bins.k8sVersion} ready at ${cp.apiserver} ` +
       `(build check ${((built - started) / 1000).toFixed(1)}s, start ${((ready - built) / 1000).toFixed(1)}s)\n`,
   );
+  let installed: string[];
   try {
-    await installCrds(bins.kubectl, cp.kubeconfig);
+    installed = await installCrds(bins.kubectl, cp.kubeconfig);
   } catch (err) {
     cp.saveLog('installing crds/*.yaml failed');
     await cp.stop();
     throw err;
+  }
+  if (installed.length === 0) {
+    // The operator's tests need the McpServer CRD; an empty crds/ is a broken checkout, not a pass.
+    await cp.stop();
+    const message = `crds/ holds no CustomResourceDefinition (*.yaml): run npm run gen:crds`;
+    process.stderr.write(`\n[k8s harness] ${message}\n`);
+    project.provide('k8sSetupError', message);
+    return async () => undefined;
   }
 
   // A control plane that dies mid-run fails the tests that follow; keep its log.

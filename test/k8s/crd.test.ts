@@ -1,118 +1,80 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../harness/controlplane.js';
 import { freshNamespace, kubectl, kubectlJson } from '../harness/k8s.js';
 
-// A CRD defined here (not in crds/) to check what the real API server does with
-// a structural schema, CEL rules, the status subresource and printer columns.
-const crd = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: 'widgets.smoke.multi-mcp.io' },
-  spec: {
-    group: 'smoke.multi-mcp.io',
-    scope: 'Namespaced',
-    names: { plural: 'widgets', singular: 'widget', kind: 'Widget', listKind: 'WidgetList' },
-    versions: [
-      {
-        name: 'v1',
-        served: true,
-        storage: true,
-        subresources: { status: {} },
-        additionalPrinterColumns: [
-          { name: 'Size', type: 'integer', jsonPath: '.spec.size' },
-          { name: 'URL', type: 'string', jsonPath: '.spec.url' },
-          { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
-          { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
-        ],
-        schema: {
-          openAPIV3Schema: {
-            type: 'object',
-            properties: {
-              spec: {
-                type: 'object',
-                required: ['size', 'url'],
-                properties: {
-                  size: { type: 'integer', minimum: 1, maximum: 10 },
-                  url: { type: 'string', maxLength: 200 },
-                  minReplicas: { type: 'integer', default: 1 },
-                  maxReplicas: { type: 'integer', default: 3 },
-                },
-                'x-kubernetes-validations': [
-                  {
-                    rule: 'self.minReplicas <= self.maxReplicas',
-                    message: 'minReplicas must not exceed maxReplicas',
-                    fieldPath: '.minReplicas',
-                  },
-                  {
-                    rule: "self.url.startsWith('http://') || self.url.startsWith('https://')",
-                    message: 'url must start with http:// or https://',
-                    fieldPath: '.url',
-                  },
-                ],
-              },
-              status: {
-                type: 'object',
-                properties: { phase: { type: 'string', enum: ['Pending', 'Ready'] } },
-              },
-            },
-          },
-        },
-      },
-    ],
-  },
-};
+// The real McpServer CRD (crds/, generated from operator/src/api and installed by the global setup)
+// on the real API server: structural schema, CEL rules, defaults, status subresource, printer columns.
 
-interface Widget {
-  metadata: { name: string; generation: number; resourceVersion: string };
-  spec: { size: number; url: string; minReplicas: number; maxReplicas: number };
-  status?: { phase?: string };
+interface McpServerObject {
+  metadata: { name: string; generation: number };
+  spec: Record<string, unknown>;
+  status?: Record<string, unknown>;
 }
 
-function widget(name: string, spec: Record<string, unknown>): string {
-  return JSON.stringify({ apiVersion: 'smoke.multi-mcp.io/v1', kind: 'Widget', metadata: { name }, spec });
+function mcpServer(name: string, spec: Record<string, unknown>): string {
+  return JSON.stringify({ apiVersion: 'multi-mcp.io/v1alpha1', kind: 'McpServer', metadata: { name }, spec });
 }
 
-describe('CustomResourceDefinition on the real API server', () => {
-  let ns: string;
-
-  // Installed by the first test that needs it (not in beforeAll, so that a
-  // missing control plane fails each test rather than skipping them).
-  let installed: Promise<unknown> | undefined;
-  const installCrd = (): Promise<unknown> =>
-    (installed ??= kubectl(['apply', '--server-side', '-f', '-'], { input: JSON.stringify(crd) }).then(() =>
-      kubectl(['wait', '--for=condition=Established', '--timeout=30s', 'crd/widgets.smoke.multi-mcp.io'], {
-        timeoutMs: 40_000,
-      }),
-    ));
-  beforeEach(() => installCrd());
-
-  it('accepts a valid object and applies schema defaults', async () => {
-    ns = await freshNamespace('crd');
+describe('the McpServer CRD on the real API server', () => {
+  it('accepts each mode and applies schema defaults', async () => {
+    const ns = await freshNamespace('crd');
     await kubectl(['create', '-n', ns, '-f', '-'], {
-      input: widget('good', { size: 3, url: 'https://x.test/mcp' }),
+      input: mcpServer('stdio', { command: 'node', args: ['server.js'], env: [{ name: 'A', value: '1' }] }),
     });
-    const w = await kubectlJson<Widget>(['get', '-n', ns, 'widget', 'good']);
-    expect(w.spec).toEqual({ size: 3, url: 'https://x.test/mcp', minReplicas: 1, maxReplicas: 3 });
-    expect(w.metadata.generation).toBe(1);
+    await kubectl(['create', '-n', ns, '-f', '-'], {
+      input: mcpServer('remote', {
+        url: 'https://mcp.example.com/mcp',
+        transport: 'streamable-http',
+        headers: [{ name: 'Authorization', valueFrom: { secretKeyRef: { name: 'token', key: 'value' } } }],
+      }),
+    });
+    await kubectl(['create', '-n', ns, '-f', '-'], {
+      input: mcpServer('deployed', { deployment: { image: 'ghcr.io/example/weather:1' } }),
+    });
+    const deployed = await kubectlJson<McpServerObject>(['get', '-n', ns, 'mcps', 'deployed']);
+    expect(deployed.spec).toEqual({
+      deployment: { image: 'ghcr.io/example/weather:1', port: 8080, path: '/mcp', replicas: 1 },
+    });
+    expect(deployed.metadata.generation).toBe(1);
+  });
+
+  it('accepts every sample in config/samples', async () => {
+    const ns = await freshNamespace('crd-samples');
+    const result = await kubectl([
+      'apply',
+      '--dry-run=server',
+      '-n',
+      ns,
+      '-f',
+      join(repoRoot, 'config/samples'),
+    ]);
+    for (const name of ['calculator', 'everything', 'weather'])
+      expect(result.stdout).toContain(`mcpserver.multi-mcp.io/${name} created (server dry run)`);
   });
 
   it.each([
-    ['below minimum', { size: 0, url: 'http://a' }, ['spec.size', 'should be greater than or equal to 1']],
-    ['wrong type', { size: 'big', url: 'http://a' }, ['spec.size', 'must be of type integer']],
-    ['missing required field', { size: 2 }, ['spec.url', 'Required value']],
     [
-      'CEL rule across fields',
-      { size: 2, url: 'http://a', minReplicas: 5, maxReplicas: 2 },
-      ['spec.minReplicas', 'minReplicas must not exceed maxReplicas'],
+      'none of command/url/deployment',
+      { prefix: 'x' },
+      ['set exactly one of command', 'url (a remote server)'],
     ],
+    ['two of them', { command: 'node', url: 'http://a.test' }, ['set exactly one of command']],
+    ['a bad URL', { url: 'ftp://a.test/x' }, ['spec.url', 'url must be an absolute http:// or https:// URL']],
+    ['a URL that is no URL', { url: 'not a url' }, ['spec.url', 'url must be an absolute http://']],
+    ['a bad prefix', { url: 'http://a.test', prefix: 'no spaces' }, ['spec.prefix', 'prefix must be empty']],
+    ['env on a remote server', { url: 'http://a.test', env: [{ name: 'A', value: '1' }] }, ['spec.env']],
     [
-      'CEL rule on a value',
-      { size: 2, url: 'ftp://a' },
-      ['spec.url', 'url must start with http:// or https://'],
+      'a header with neither value nor secret',
+      { url: 'http://a.test', headers: [{ name: 'X-Key' }] },
+      ['spec.headers[0]', 'a header needs exactly one of value or valueFrom.secretKeyRef'],
     ],
-  ])('rejects an invalid object (%s) with a message naming the field', async (_title, spec, fragments) => {
-    ns ??= await freshNamespace('crd');
+    ['a timeout out of range', { url: 'http://a.test', timeoutSeconds: 0 }, ['spec.timeoutSeconds']],
+    ['an unknown transport', { url: 'http://a.test', transport: 'carrier-pigeon' }, ['spec.transport']],
+  ])('rejects %s with a message naming the field', async (_title, spec, fragments) => {
+    const ns = await freshNamespace('crd-bad');
     const result = await kubectl(['create', '-n', ns, '-f', '-'], {
-      input: widget('bad', spec),
+      input: mcpServer('bad', spec),
       allowFailure: true,
     });
     expect(result.code).not.toBe(0);
@@ -120,59 +82,65 @@ describe('CustomResourceDefinition on the real API server', () => {
     for (const fragment of fragments) expect(result.stderr).toContain(fragment);
   });
 
-  it('keeps status behind the status subresource; only spec changes bump generation', async () => {
-    const ns2 = await freshNamespace('crd-status');
-    await kubectl(['create', '-n', ns2, '-f', '-'], { input: widget('w', { size: 1, url: 'http://a' }) });
-
-    // A status write through the main resource is ignored.
-    await kubectl(['patch', '-n', ns2, 'widget', 'w', '--type=merge', '-p', '{"status":{"phase":"Ready"}}']);
-    let w = await kubectlJson<Widget>(['get', '-n', ns2, 'widget', 'w']);
-    expect(w.status?.phase).toBeUndefined();
-
-    // Through /status it is stored, without a generation bump.
+  it('keeps status behind the status subresource, shows it in kubectl get mcps', async () => {
+    const ns = await freshNamespace('crd-status');
+    await kubectl(['create', '-n', ns, '-f', '-'], { input: mcpServer('w', { url: 'http://a.test/mcp' }) });
+    const status = {
+      transport: 'streamable-http',
+      prefix: 'w',
+      synced: '2/2',
+      toolCount: 3,
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'True',
+          reason: 'Ready',
+          message: 'ok',
+          lastTransitionTime: '2026-01-01T00:00:00Z',
+        },
+      ],
+    };
+    // Through the main resource status is ignored; through /status it is stored without a generation bump.
+    await kubectl(['patch', '-n', ns, 'mcps', 'w', '--type=merge', '-p', JSON.stringify({ status })]);
+    expect((await kubectlJson<McpServerObject>(['get', '-n', ns, 'mcps', 'w'])).status).toBeUndefined();
     await kubectl([
       'patch',
       '-n',
-      ns2,
-      'widget',
+      ns,
+      'mcps',
       'w',
       '--subresource=status',
       '--type=merge',
       '-p',
-      '{"status":{"phase":"Ready"}}',
+      JSON.stringify({ status }),
     ]);
-    w = await kubectlJson<Widget>(['get', '-n', ns2, 'widget', 'w']);
-    expect(w.status?.phase).toBe('Ready');
+    const w = await kubectlJson<McpServerObject>(['get', '-n', ns, 'mcps', 'w']);
+    expect(w.status).toMatchObject(status);
     expect(w.metadata.generation).toBe(1);
 
-    // Status is validated too.
     const bad = await kubectl(
       [
         'patch',
         '-n',
-        ns2,
-        'widget',
+        ns,
+        'mcps',
         'w',
         '--subresource=status',
         '--type=merge',
         '-p',
-        '{"status":{"phase":"Exploded"}}',
+        '{"status":{"toolCount":-1}}',
       ],
       { allowFailure: true },
     );
     expect(bad.code).not.toBe(0);
-    expect(bad.stderr).toContain('status.phase');
-    expect(bad.stderr).toContain('Unsupported value');
+    expect(bad.stderr).toContain('status.toolCount');
 
-    // A spec change bumps generation.
-    await kubectl(['patch', '-n', ns2, 'widget', 'w', '--type=merge', '-p', '{"spec":{"size":4}}']);
-    w = await kubectlJson<Widget>(['get', '-n', ns2, 'widget', 'w']);
-    expect(w.metadata.generation).toBe(2);
+    await kubectl(['patch', '-n', ns, 'mcps', 'w', '--type=merge', '-p', '{"spec":{"prefix":"v"}}']);
+    expect((await kubectlJson<McpServerObject>(['get', '-n', ns, 'mcps', 'w'])).metadata.generation).toBe(2);
 
-    // kubectl get shows the printer columns.
-    const table = await kubectl(['get', '-n', ns2, 'widgets']);
+    const table = await kubectl(['get', '-n', ns, 'mcpservers']);
     const [header, row] = table.stdout.trim().split('\n');
-    expect(header?.split(/\s+/)).toEqual(['NAME', 'SIZE', 'URL', 'PHASE', 'AGE']);
-    expect(row?.split(/\s+/).slice(0, 4)).toEqual(['w', '4', 'http://a', 'Ready']);
+    expect(header?.split(/\s+/)).toEqual(['NAME', 'TRANSPORT', 'PREFIX', 'READY', 'TOOLS', 'SYNCED', 'AGE']);
+    expect(row?.split(/\s+/).slice(0, 6)).toEqual(['w', 'streamable-http', 'w', 'True', '3', '2/2']);
   });
 });

@@ -1,0 +1,3 @@
+export * from './mcpserver.js';
+export { mcpServerCrd, openApiSchema } from './crd.js';
+export type { CelRule } from './cel.js';

@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import type { McpServer } from '../api/index.js';
+import { McpServerSchema } from '../api/index.js';
+import type { ReferenceLookup } from './backend.js';
+import { backendNameFor, backendSpecFor, specHash } from './backend.js';
+import { prefixConflicts } from './conflicts.js';
+
+const server = (name: string, spec: Record<string, unknown>, namespace = 'team-a'): McpServer =>
+  McpServerSchema.parse({
+    apiVersion: 'multi-mcp.io/v1alpha1',
+    kind: 'McpServer',
+    metadata: { name, namespace },
+    spec,
+  });
+
+const refs: ReferenceLookup = {
+  secret: (ns, name) => (ns === 'team-a' && name === 'weather' ? { token: 's3cret' } : undefined),
+  configMap: (ns, name) => (ns === 'team-a' && name === 'settings' ? { units: 'metric' } : undefined),
+};
+const allowAll = { stdioAllowed: () => true, stdioHint: 'add it' };
+
+describe('backendSpecFor', () => {
+  it('turns a stdio McpServer into the proxy’s definition with env resolved', () => {
+    const result = backendSpecFor(
+      server('weather', {
+        command: 'node',
+        args: ['weather.js'],
+        env: [
+          { name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'weather', key: 'token' } } },
+          { name: 'UNITS', valueFrom: { configMapKeyRef: { name: 'settings', key: 'units' } } },
+          { name: 'PLAIN', value: 'x' },
+          { name: 'OPT', valueFrom: { secretKeyRef: { name: 'nope', key: 'k', optional: true } } },
+        ],
+        timeoutSeconds: 5,
+        tools: { include: ['get_*'] },
+      }),
+      refs,
+      allowAll,
+    );
+    expect(result).toEqual({
+      ok: true,
+      spec: {
+        command: 'node',
+        args: ['weather.js'],
+        env: { TOKEN: 's3cret', UNITS: 'metric', PLAIN: 'x' },
+        prefix: 'weather',
+        timeoutMs: 5000,
+        tools: { include: ['get_*'] },
+      },
+    });
+  });
+
+  it('names a missing Secret or key', () => {
+    const missing = backendSpecFor(
+      server('remote', {
+        url: 'https://a.test/mcp',
+        headers: [{ name: 'Authorization', valueFrom: { secretKeyRef: { name: 'absent', key: 'token' } } }],
+      }),
+      refs,
+      allowAll,
+    );
+    expect(missing).toMatchObject({
+      ok: false,
+      reason: 'ReferenceNotFound',
+      message: 'spec.headers[0].valueFrom.secretKeyRef: Secret "absent" not found in namespace "team-a"',
+    });
+    const noKey = backendSpecFor(
+      server('x', {
+        command: 'node',
+        env: [{ name: 'A', valueFrom: { secretKeyRef: { name: 'weather', key: 'nokey' } } }],
+      }),
+      refs,
+      allowAll,
+    );
+    expect(noKey).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('Secret "weather" has no key "nokey"'),
+    });
+  });
+
+  it('refuses stdio outside the allowed namespaces and says how to allow it', () => {
+    const result = backendSpecFor(server('calc', { command: 'node' }, 'team-b'), refs, {
+      stdioAllowed: (ns) => ns === 'team-a',
+      stdioHint: 'add it to --stdio-namespaces',
+    });
+    expect(result).toMatchObject({ ok: false, reason: 'StdioNotAllowed' });
+    expect(!result.ok && result.message).toContain('namespace "team-b"; add it to --stdio-namespaces');
+  });
+
+  it('gives backend names unique across namespaces, within the proxy’s rules', () => {
+    expect(backendNameFor('a-b', 'c')).not.toBe(backendNameFor('a', 'b-c'));
+    expect(backendNameFor('team-a', 'weather')).toBe('team-a_weather');
+    const long = backendNameFor('n'.repeat(63), 'x.y');
+    expect(long).toMatch(/^[A-Za-z0-9_-]{1,64}$/);
+    expect(long).not.toBe(backendNameFor('n'.repeat(63), 'x.z'));
+    expect(specHash({ a: 1, b: [2] })).toBe(specHash({ b: [2], a: 1 }));
+  });
+});
+
+describe('prefixConflicts', () => {
+  it('lets the earliest-created keep a prefix, whatever order they come in', () => {
+    const claims = [
+      { key: 'b/late', prefix: 'weather', createdAt: 2000 },
+      { key: 'a/early', prefix: 'weather', createdAt: 1000 },
+      { key: 'c/other', prefix: 'calc', createdAt: 3000 },
+      { key: 'd/empty', prefix: '', createdAt: 1 },
+      { key: 'e/empty', prefix: '', createdAt: 2 },
+    ];
+    expect(prefixConflicts(claims)).toEqual(new Map([['b/late', 'a/early']]));
+    expect(prefixConflicts([...claims].reverse())).toEqual(new Map([['b/late', 'a/early']]));
+  });
+});

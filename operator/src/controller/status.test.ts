@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import type { McpServer } from '../api/index.js';
+import { McpServerSchema } from '../api/index.js';
+import type { BackendReport } from '../proxyclient/admin.js';
+import type { ReplicaState } from '../proxyclient/fleet.js';
+import { statusFor } from './status.js';
+
+const server: McpServer = McpServerSchema.parse({
+  apiVersion: 'multi-mcp.io/v1alpha1',
+  kind: 'McpServer',
+  metadata: { name: 'weather', namespace: 'apps', generation: 3 },
+  spec: { command: 'node' },
+});
+const served = {
+  kind: 'served',
+  backendName: 'apps_weather',
+  prefix: 'weather',
+  hash: 'h1',
+  disabled: false,
+} as const;
+const report = (state: string, tools: string[] = [], error: string | null = null): BackendReport => ({
+  name: 'apps_weather',
+  owner: 'operator',
+  state,
+  error,
+  transport: 'stdio',
+  serverInfo: { name: 'weather', version: '1.0.0' },
+  tools,
+});
+const replica = (id: string, hash: string | undefined, r?: BackendReport, error?: string): ReplicaState => ({
+  replica: { id, url: `http://${id}` },
+  ...(hash !== undefined && { applied: { revision: 'r', hashes: { apps_weather: hash }, at: 0 } }),
+  ...(r && { report: { at: 1, backends: new Map([[r.name, r]]) } }),
+  ...(error !== undefined && { error }),
+});
+const cond = (status: ReturnType<typeof statusFor>, type: string) =>
+  status.conditions?.find((c) => c.type === type);
+const now = () => new Date('2026-01-01T00:00:00Z');
+
+describe('statusFor', () => {
+  it('is Ready only when every replica runs the current definition and lists its tools', () => {
+    const tools = ['weather__get_forecast', 'weather__get_alerts'];
+    const status = statusFor(
+      server,
+      served,
+      [replica('a', 'h1', report('ready', tools)), replica('b', 'h1', report('ready', tools))],
+      'sys/admin',
+      now,
+    );
+    expect(status).toMatchObject({
+      observedGeneration: 3,
+      synced: '2/2',
+      replicas: { synced: 2, total: 2 },
+      toolCount: 2,
+      tools,
+    });
+    expect(cond(status, 'Synced')).toMatchObject({
+      status: 'True',
+      message: '2/2 replicas',
+      observedGeneration: 3,
+    });
+    expect(cond(status, 'Ready')).toMatchObject({ status: 'True', reason: 'Ready' });
+  });
+
+  it('names the replica that failed and why; an old definition is not synced', () => {
+    const status = statusFor(
+      server,
+      served,
+      [
+        replica('a', 'h1', report('ready', ['weather__x'])),
+        replica('b', undefined, undefined, 'ECONNREFUSED'),
+        replica('c', 'h0', report('ready')),
+      ],
+      'sys/admin',
+      now,
+    );
+    expect(cond(status, 'Synced')).toMatchObject({
+      status: 'False',
+      reason: 'PartiallySynced',
+      message: '1/3 replicas; failed: b: ECONNREFUSED; c: not applied yet',
+    });
+    expect(cond(status, 'Ready')?.status).toBe('False');
+  });
+
+  it('reports a backend that failed on a replica with its error, and no replicas at all', () => {
+    const failed = statusFor(
+      server,
+      served,
+      [replica('a', 'h1', report('failed', [], 'spawn node ENOENT'))],
+      'sys/admin',
+      now,
+    );
+    expect(cond(failed, 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'BackendFailed',
+      message: 'ready on 0/1 replicas; a: spawn node ENOENT',
+    });
+    expect(failed.lastError).toBe('spawn node ENOENT');
+    const none = statusFor(server, served, [], 'sys/admin', now);
+    expect(cond(none, 'Synced')).toMatchObject({ status: 'False', reason: 'NoReplicas' });
+    expect(cond(none, 'Synced')?.message).toContain('sys/admin');
+  });
+
+  it('keeps lastTransitionTime while a condition keeps its status', () => {
+    const first = statusFor(
+      server,
+      served,
+      [replica('a', 'h1', report('ready'))],
+      's',
+      () => new Date('2026-01-01T00:00:00Z'),
+    );
+    const again = statusFor(
+      { ...server, status: first },
+      served,
+      [replica('a', 'h1', report('ready'))],
+      's',
+      () => new Date('2026-02-01T00:00:00Z'),
+    );
+    expect(cond(again, 'Ready')?.lastTransitionTime).toBe('2026-01-01T00:00:00Z');
+  });
+});

@@ -1,0 +1,100 @@
+import { silentLogger } from '@multi-mcp/proxy';
+import type { BackendSpec } from '@multi-mcp/proxy/contract';
+import { describe, expect, it } from 'vitest';
+import type { AdminClient, BackendReport } from './admin.js';
+import { AdminError } from './admin.js';
+import type { DesiredSet } from './fleet.js';
+import { Fleet } from './fleet.js';
+
+/** An in-memory stand-in for proxy replicas' admin API: what each holds, and every call made. */
+function replicas() {
+  const held = new Map<string, Record<string, BackendSpec>>();
+  const down = new Set<string>();
+  const calls: string[] = [];
+  let delayMs = 0;
+  const client: AdminClient = {
+    async sync(url, body) {
+      calls.push(`PUT ${url} ${body.revision}`);
+      await new Promise((r) => setTimeout(r, delayMs));
+      if (down.has(url)) throw new AdminError('ECONNREFUSED');
+      held.set(url, body.mcpServers);
+      return {
+        owner: body.owner,
+        revision: body.revision,
+        created: [],
+        updated: [],
+        unchanged: [],
+        removed: [],
+      };
+    },
+    async list(url) {
+      calls.push(`GET ${url}`);
+      if (down.has(url)) throw new AdminError('ECONNREFUSED');
+      return Object.keys(held.get(url) ?? {}).map((name): BackendReport => ({
+        name,
+        owner: 'operator',
+        state: 'ready',
+        tools: [],
+      }));
+    },
+  };
+  return { client, held, down, calls, setDelay: (ms: number) => (delayMs = ms) };
+}
+
+const set = (revision: string, names: string[]): DesiredSet => ({
+  revision,
+  backends: Object.fromEntries(names.map((n) => [n, { url: `http://${n}.test/mcp` }])),
+  hashes: Object.fromEntries(names.map((n) => [n, `h-${n}`])),
+});
+
+describe('Fleet', () => {
+  it('pushes only to replicas behind the desired revision', async () => {
+    const r = replicas();
+    const fleet = new Fleet(r.client, 'operator', silentLogger);
+    fleet.setReplicas([
+      { id: 'a', url: 'http://a' },
+      { id: 'b', url: 'http://b' },
+    ]);
+    await fleet.converge(set('r1', ['x']));
+    await fleet.converge(set('r1', ['x']));
+    expect(r.calls).toEqual(['PUT http://a r1', 'PUT http://b r1']);
+  });
+
+  it('coalesces sets that arrive while a push is in flight into one next push', async () => {
+    const r = replicas();
+    r.setDelay(30);
+    const fleet = new Fleet(r.client, 'operator', silentLogger);
+    fleet.setReplicas([{ id: 'a', url: 'http://a' }]);
+    await Promise.all([
+      fleet.converge(set('r1', ['x'])),
+      fleet.converge(set('r2', ['x', 'y'])),
+      fleet.converge(set('r3', ['x', 'y', 'z'])),
+    ]);
+    expect(r.calls).toEqual(['PUT http://a r1', 'PUT http://a r3']);
+    expect(Object.keys(r.held.get('http://a') ?? {})).toEqual(['x', 'y', 'z']);
+  });
+
+  it('records why a replica failed, and gives a restarted one its set again', async () => {
+    const r = replicas();
+    const fleet = new Fleet(r.client, 'operator', silentLogger);
+    fleet.setReplicas([
+      { id: 'a', url: 'http://a' },
+      { id: 'b', url: 'http://b' },
+    ]);
+    r.down.add('http://b');
+    await fleet.converge(set('r1', ['x']));
+    expect(fleet.states().map((s) => [s.replica.id, s.applied?.revision, s.error])).toEqual([
+      ['a', 'r1', undefined],
+      ['b', undefined, 'ECONNREFUSED'],
+    ]);
+    // b comes back empty (a restart): the read-back shows it lost the set, so it is pushed again.
+    r.down.delete('http://b');
+    await fleet.converge(set('r1', ['x']));
+    expect(fleet.states()[1]?.applied?.revision).toBe('r1');
+    r.held.set('http://a', {});
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    expect(await fleet.observe()).toBe(true);
+    await fleet.converge(set('r1', ['x']));
+    expect(Object.keys(r.held.get('http://a') ?? {})).toEqual(['x']);
+  });
+});
