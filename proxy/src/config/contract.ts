@@ -250,6 +250,20 @@ export function specsEqual(a: BackendSpec, b: BackendSpec): boolean {
   return deepEqual(a, b);
 }
 
+/**
+ * Fields read per call (`timeoutMs`) or per catalog build (`prefix`, `tools`), never by the
+ * connection: an edit of these alone must not reconnect the server (an operator's tool-filter
+ * edit would otherwise restart its process and fail calls in flight).
+ */
+const RETUNABLE_FIELDS: ReadonlySet<string> = new Set(['prefix', 'tools', 'timeoutMs']);
+
+/** True when `a` and `b` need the same connection: they differ at most in retunable fields. */
+export function sameConnection(a: BackendSpec, b: BackendSpec): boolean {
+  const connectionPart = (spec: BackendSpec): Record<string, unknown> =>
+    Object.fromEntries(Object.entries(spec).filter(([key]) => !RETUNABLE_FIELDS.has(key)));
+  return deepEqual(connectionPart(a), connectionPart(b));
+}
+
 function deepEqual(a: unknown, b: unknown): boolean {
   if (Object.is(a, b)) return true;
   if (Array.isArray(a) || Array.isArray(b)) {

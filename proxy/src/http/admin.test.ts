@@ -106,7 +106,13 @@ describe('admin API', () => {
     expect(await again.json()).toMatchObject({ outcome: 'unchanged' });
     expect(h.proxy.registry.get('steady')).toBe(before);
 
-    const changed = await h.call('PUT', '/mcp_servers/steady', { ...idle('steady'), prefix: 's' });
+    // A new prefix is a catalog change: same backend object, new spec.
+    const renamed = await h.call('PUT', '/mcp_servers/steady', { ...idle('steady'), prefix: 's' });
+    expect(await renamed.json()).toMatchObject({ outcome: 'updated' });
+    expect(h.proxy.registry.get('steady')).toBe(before);
+    expect(h.proxy.registry.get('steady')?.spec.prefix).toBe('s');
+
+    const changed = await h.call('PUT', '/mcp_servers/steady', { ...idle('steady'), args: ['other'] });
     expect(await changed.json()).toMatchObject({ outcome: 'updated' });
     expect(h.proxy.registry.get('steady')).not.toBe(before);
 
@@ -336,14 +342,31 @@ describe('admin API with a running backend', () => {
     expect(await pidOf('live__pid')).toBe(pid);
     expect(alive(pid)).toBe(true);
 
-    // The control: a changed spec does restart it, so the checks above could see a restart.
-    const changed = await h.call('PUT', '/mcp_servers/live', { ...spec, prefix: 'moved' });
-    expect(await changed.json()).toMatchObject({ outcome: 'updated' });
-    await until('moved ready', async () => (await status('live')).state === 'ready');
+    // Prefix, tool filters and the call timeout are read per catalog build or per call: an edit of
+    // them renames what clients see but keeps the connection and the process.
+    const retuned = { ...spec, prefix: 'moved', tools: { exclude: ['env'] }, timeoutMs: 5_000 };
+    const renamed = await h.call('PUT', '/mcp_servers/live', retuned);
+    expect(await renamed.json()).toMatchObject({ outcome: 'updated' });
     await until('moved__pid listed', async () =>
       (await client.listTools()).tools.some((t) => t.name === 'moved__pid'),
     );
-    expect(await pidOf('moved__pid')).not.toBe(pid);
+    const tools = (await client.listTools()).tools.map((t) => t.name);
+    expect(tools).not.toContain('live__pid');
+    expect(tools).not.toContain('moved__env');
+    expect(await pidOf('moved__pid')).toBe(pid);
+    expect(await status('live')).toMatchObject({ state: 'ready', restarts: 0, since: before.since });
+
+    // The control: a change to how it is started (its environment) does restart it, so the checks
+    // above could see a restart.
+    const changed = await h.call('PUT', '/mcp_servers/live', { ...retuned, env: { PROBE_MARK: '1' } });
+    expect(await changed.json()).toMatchObject({ outcome: 'updated' });
+    await until('moved__pid answered by a new process', async () => {
+      try {
+        return (await pidOf('moved__pid')) !== pid;
+      } catch {
+        return false;
+      }
+    });
     await until('the old process gone', async () => !alive(pid), 10_000);
   }, 60_000);
 });

@@ -79,7 +79,7 @@ const MAX_LIST_PAGES = 100;
 export class Backend {
   readonly name: string;
   readonly owner: string;
-  readonly spec: BackendSpec;
+  private current: BackendSpec;
   state: BackendState = 'connecting';
   error: string | undefined;
   since = new Date();
@@ -110,9 +110,22 @@ export class Backend {
   constructor(private readonly options: BackendOptions) {
     this.name = options.name;
     this.owner = options.owner;
-    this.spec = options.spec;
+    this.current = options.spec;
     this.log = options.log.with({ [Field.backend]: options.name });
     this.settled = new Promise((resolve) => (this.settle = resolve));
+  }
+
+  get spec(): BackendSpec {
+    return this.current;
+  }
+
+  /**
+   * Takes a spec that differs only in what is read per call or per catalog build (see
+   * `sameConnection`): the live connection stays, the catalog is rebuilt.
+   */
+  retune(spec: BackendSpec): void {
+    this.current = spec;
+    this.options.hooks.changed(this);
   }
 
   get timeoutMs(): number {

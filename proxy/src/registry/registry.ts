@@ -1,6 +1,6 @@
 import type { Implementation } from '@modelcontextprotocol/client';
 import type { BackendSpec } from '../config/contract.js';
-import { specsEqual } from '../config/contract.js';
+import { sameConnection, specsEqual } from '../config/contract.js';
 import type { Logger } from '../log.js';
 import { Field } from '../log.js';
 import type { BackendHooks } from './backend.js';
@@ -77,6 +77,11 @@ export class Registry {
     const existing = this.entries.get(name);
     if (existing && existing.owner !== owner) throw new OwnershipError(name, existing.owner, owner);
     if (existing && specsEqual(existing.spec, spec)) return 'unchanged';
+    if (existing && sameConnection(existing.spec, spec)) {
+      existing.retune(spec);
+      this.options.log.info('backend retuned (connection kept)', { [Field.backend]: name, owner });
+      return 'updated';
+    }
     // Replacing in place keeps the name's registration order, and with it collision priority. The new
     // connection starts at once; the old one finishes its calls in flight beside it, then stops.
     this.add(owner, name, spec);
