@@ -14,6 +14,7 @@ import type { Backend, BackendHooks } from '../registry/backend.js';
 import type { Registry } from '../registry/registry.js';
 import type { SessionServer } from './handlers.js';
 import { resubscribeOnReconnect } from './resubscribe.js';
+import { watchResources } from './subscriptions.js';
 import { createSessionServer } from './handlers.js';
 import type { Session, SessionKind } from './sessions.js';
 import { SessionTable, levelAllows } from './sessions.js';
@@ -44,6 +45,8 @@ export interface Gateway {
   readonly backendHooks: Omit<BackendHooks, 'changed'>;
   /** Where stateless (2026-era) subscription streams are fed from; returns the way to detach it. */
   addNotifier(notifier: ServerNotifier): () => void;
+  /** Holds backend subscriptions for the URIs a `subscriptions/listen` stream asked for; returns the release. */
+  watchResources(uris: readonly string[]): () => void;
   attach(registry: Registry, catalog: CatalogStore): void;
   sessionCount(): number;
 }
@@ -137,6 +140,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     addNotifier(notifier) {
       notifiers.add(notifier);
       return () => notifiers.delete(notifier);
+    },
+    watchResources(uris) {
+      if (!registry || !catalog) throw new Error('gateway used before attach()');
+      return watchResources({ registry, catalog, sessions, log }, uris);
     },
     attach(r, c) {
       registry = r;

@@ -11,6 +11,7 @@ import { toClientError, unknownName } from './errors.js';
 import type { RelayContext, RelayHandler } from './fastpath.js';
 import type { Session, SessionKind, SessionTable } from './sessions.js';
 import { tracked } from './sessions.js';
+import { unsubscribeBackendIfUnused } from './subscriptions.js';
 
 export interface SessionServerDeps {
   kind: SessionKind;
@@ -192,16 +193,9 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
   };
 
   // Subscriptions are per session in the proxy; a backend is subscribed once, while anyone is.
-  const subscribers = (uri: string): number =>
-    deps.sessions.all().filter((s) => s.subscriptions.has(uri)).length;
-
-  const unsubscribeIfUnused = async (uri: string): Promise<void> => {
-    if (subscribers(uri) > 0) return;
-    const owner = routeResource(catalog.current(), uri);
-    const backend = owner ? registry.get(owner) : undefined;
-    if (backend?.state !== 'ready' || !backend.capabilities?.resources?.subscribe) return;
-    await backend.relay('resources/unsubscribe', { uri }, {}).catch(() => {});
-  };
+  const subscribers = (uri: string): number => deps.sessions.subscriberCount(uri);
+  const unsubscribeIfUnused = (uri: string): Promise<void> =>
+    unsubscribeBackendIfUnused(registry, catalog, deps.sessions, uri);
 
   server.setRequestHandler('resources/subscribe', async (request, ctx) => {
     const uri = request.params.uri;

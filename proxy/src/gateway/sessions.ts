@@ -32,7 +32,33 @@ export function levelAllows(threshold: LoggingLevel | undefined, level: LoggingL
 /** Sessions that can receive pushes; stateless 2026-era requests never appear here. */
 export class SessionTable {
   private readonly sessions = new Map<string, Session>();
+  /** URIs open 2026-07-28 listen streams watch, counted: they hold backend subscriptions as sessions do. */
+  private readonly watched = new Map<string, number>();
   private nextId = 1;
+
+  watch(uri: string): void {
+    this.watched.set(uri, (this.watched.get(uri) ?? 0) + 1);
+  }
+
+  unwatch(uri: string): void {
+    const left = (this.watched.get(uri) ?? 0) - 1;
+    if (left > 0) this.watched.set(uri, left);
+    else this.watched.delete(uri);
+  }
+
+  /** Sessions and listen streams that want updates for `uri`. */
+  subscriberCount(uri: string): number {
+    let count = this.watched.get(uri) ?? 0;
+    for (const session of this.sessions.values()) if (session.subscriptions.has(uri)) count++;
+    return count;
+  }
+
+  /** Every URI someone wants updates for: what a reconnected backend is subscribed to again. */
+  subscribedUris(): Set<string> {
+    const uris = new Set(this.watched.keys());
+    for (const session of this.sessions.values()) for (const uri of session.subscriptions) uris.add(uri);
+    return uris;
+  }
 
   add(kind: SessionKind, server: Server): Session {
     const session: Session = {
