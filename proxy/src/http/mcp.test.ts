@@ -142,6 +142,45 @@ describe('/mcp and /sse with real clients', () => {
     );
   }, 30_000);
 
+  it("delivers a backend's tools list_changed to every 2026-07-28 listen stream that asked for it", async () => {
+    const added = await h.call('PUT', '/mcp_servers/grow', fixtureServer('watched.ts'));
+    expect(added.status).toBe(201);
+    const listener = async (filter: { toolsListChanged?: boolean; promptsListChanged?: boolean }) => {
+      const client = new Client(
+        { name: 'v2-listen', version: '1.0.0' },
+        { versionNegotiation: { mode: 'auto' } },
+      );
+      clients.push(client);
+      let heard = 0;
+      let first: () => void = () => {};
+      const firstHeard = new Promise<void>((resolve) => (first = resolve));
+      const count = () => {
+        heard++;
+        first();
+      };
+      client.setNotificationHandler('notifications/tools/list_changed', count);
+      client.setNotificationHandler('notifications/prompts/list_changed', count);
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${h.url}/mcp`)));
+      await waitFor(
+        async () => (await client.listTools()).tools.some((t) => t.name === 'grow__grow'),
+        20_000,
+        'the growing backend in the catalog',
+      );
+      const subscription = await client.listen(filter);
+      return { client, heard: () => heard, firstHeard, subscription };
+    };
+    const one = await listener({ toolsListChanged: true });
+    const two = await listener({ toolsListChanged: true });
+    const promptsOnly = await listener({ promptsListChanged: true });
+    expect(textOf(await one.client.callTool({ name: 'grow__grow', arguments: {} }))).toBe('grown-1');
+    await within(10_000, 'list_changed on the first stream', one.firstHeard);
+    await within(5_000, 'list_changed on the second stream', two.firstHeard);
+    // Fanned out in one synchronous publish: had the prompts-only stream got it, it would be here too.
+    expect(promptsOnly.heard()).toBe(0);
+    expect((await two.client.listTools()).tools.map((t) => t.name)).toContain('grow__grown-1');
+    await Promise.all([one, two, promptsOnly].map((l) => l.subscription.close()));
+  }, 30_000);
+
   it('serves a v2 client on the 2025 era with a session', async () => {
     const client = new Client({ name: 'v2-legacy', version: '1.0.0' });
     clients.push(client);
