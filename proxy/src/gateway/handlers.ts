@@ -12,6 +12,8 @@ import type { RelayContext, RelayHandler } from './fastpath.js';
 import type { Session, SessionKind, SessionTable } from './sessions.js';
 import { tracked } from './sessions.js';
 import { unsubscribeBackendIfUnused } from './subscriptions.js';
+import type { InputBridge } from './bridge.js';
+import { MRTR_METHODS } from './bridge.js';
 
 export interface SessionServerDeps {
   kind: SessionKind;
@@ -22,6 +24,8 @@ export interface SessionServerDeps {
   instructions: string | undefined;
   ready: Promise<void>;
   log: Logger;
+  /** For 2026-07-28 calls: backend requests become input_required rounds (bridge.ts). */
+  bridge?: InputBridge;
 }
 
 type Params = Record<string, unknown>;
@@ -95,10 +99,13 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
             void ctx
               .notify({ method: 'notifications/progress', params: { ...progress, progressToken } })
               .catch(() => {});
-    try {
-      return await tracked(session, backend.name, () =>
+    const caller = deps.bridge?.callerFor(ctx.signal);
+    const work = () =>
+      tracked(caller ?? session, backend.name, () =>
         backend.relay(method, forwarded, { signal: ctx.signal, ...(onprogress && { onprogress }) }),
       );
+    try {
+      return await (caller ? deps.sessions.withCaller(caller, work) : work());
     } catch (error) {
       const clientError = toClientError(error, backend.name, method);
       log.debug('relay failed', {
@@ -189,7 +196,20 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     const handle = relayedFor(request.method);
     if (!handle)
       throw new ProtocolError(ProtocolErrorCode.MethodNotFound, `Method not found: ${request.method}`);
-    return handle(request.params ?? {}, relayContextOf(ctx));
+    const params = request.params ?? {};
+    if (!deps.bridge || !MRTR_METHODS.has(request.method)) return handle(params, relayContextOf(ctx));
+    const { _meta, ...call } = params;
+    return deps.bridge.serve(
+      {
+        method: request.method,
+        params: call,
+        capabilities: server.getClientCapabilities() ?? {},
+        requestState: ctx.mcpReq.requestState<string>(),
+        inputResponses: ctx.mcpReq.inputResponses,
+        notify: ctx.mcpReq.notify,
+      },
+      (relayCtx) => handle(_meta === undefined ? call : { ...call, _meta }, relayCtx),
+    );
   };
 
   // Subscriptions are per session in the proxy; a backend is subscribed once, while anyone is.
