@@ -22,14 +22,14 @@ export const KNOWN_GAPS: ReadonlyArray<{ set: RequirementSet; scenario: string; 
     scenario: `input-required-result-${name}`,
     reason:
       'the proxy talks to every backend as a 2025-era client, so tools and prompts a backend serves only to ' +
-      '2026-07-28 clients (the input_required ones) are not in the catalog, and input_required results are ' +
-      'not relayed yet',
+      '2026-07-28 clients (all the input_required ones) are not in its catalog: needs era negotiation with ' +
+      'backends (server/discover) and a catalog per era',
   })),
   {
     set: '2026-07-28',
     scenario: 'server-stateless',
     reason:
-      'the diagnostic tools test_missing_capability, test_streaming_elicitation and test_logging_tool are listed ' +
-      'by the backend only to 2026-07-28 clients (see above)',
+      'the diagnostic tools test_missing_capability, test_streaming_elicitation, test_logging_tool and the ' +
+      'list-change triggers exist only for 2026-07-28 clients (see above); the rest passes, 404 included',
   },
 ];
