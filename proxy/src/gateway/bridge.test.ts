@@ -24,7 +24,7 @@ interface InputRequired {
 
 describe('input bridge', () => {
   it('sends questions asked in the same turn in one round, and resumes with their answers', async () => {
-    const bridge = createInputBridge({ ttlMs: 10_000 });
+    const bridge = createInputBridge({ ttlMs: 10_000, maxOpen: 10 });
     const run = async ({ signal }: RelayContext): Promise<Result> => {
       const caller = bridge.callerFor(signal);
       const [name, roots] = await Promise.all([
@@ -52,7 +52,7 @@ describe('input bridge', () => {
   });
 
   it('asks again for what a retry left unanswered', async () => {
-    const bridge = createInputBridge({ ttlMs: 10_000 });
+    const bridge = createInputBridge({ ttlMs: 10_000, maxOpen: 10 });
     const run = async ({ signal }: RelayContext): Promise<Result> => {
       const caller = bridge.callerFor(signal);
       await Promise.all([caller?.ask('elicitation/create', {}), caller?.ask('roots/list', {})]);
@@ -69,7 +69,7 @@ describe('input bridge', () => {
   });
 
   it('cancels the backend call of a continuation nobody resumes, and forgets it', async () => {
-    const bridge = createInputBridge({ ttlMs: 50 });
+    const bridge = createInputBridge({ ttlMs: 50, maxOpen: 10 });
     let cancelled: () => void = () => {};
     const wasCancelled = new Promise<void>((resolve) => (cancelled = resolve));
     const run = async ({ signal }: RelayContext): Promise<Result> => {
@@ -83,5 +83,25 @@ describe('input bridge', () => {
     await expect(bridge.serve(call({ requestState: first.requestState }), run)).rejects.toThrow(
       /unknown here/,
     );
+  });
+
+  it('refuses a call that would wait for input beyond the cap, and does not cancel finished calls', async () => {
+    const bridge = createInputBridge({ ttlMs: 10_000, maxOpen: 1 });
+    const aborted: boolean[] = [];
+    const asking = async ({ signal }: RelayContext): Promise<Result> => {
+      await bridge.callerFor(signal)?.ask('roots/list', {});
+      return {};
+    };
+    const quick = async ({ signal }: RelayContext): Promise<Result> => {
+      signal.addEventListener('abort', () => aborted.push(true));
+      return { content: [] };
+    };
+    expect(await bridge.serve(call(), quick)).toEqual({ content: [] });
+    expect(((await bridge.serve(call(), asking)) as unknown as InputRequired).resultType).toBe(
+      'input_required',
+    );
+    await expect(bridge.serve(call(), asking)).rejects.toThrow(/already waiting for client input/);
+    expect(aborted).toEqual([]);
+    bridge.close();
   });
 });

@@ -74,7 +74,14 @@ interface Continuation {
   notify: RelayContext['notify'];
 }
 
-export function createInputBridge(options: { ttlMs: number }): InputBridge {
+export interface InputBridgeOptions {
+  /** How long a client has to retry before the backend's call is cancelled. */
+  ttlMs: number;
+  /** At most this many calls wait for client input at once; more fail (each holds a backend call). */
+  maxOpen: number;
+}
+
+export function createInputBridge(options: InputBridgeOptions): InputBridge {
   const key = randomBytes(32);
   const live = new Map<string, Continuation>();
   const callers = new WeakMap<AbortSignal, Caller>();
@@ -94,11 +101,14 @@ export function createInputBridge(options: { ttlMs: number }): InputBridge {
     return id;
   };
 
-  const end = (c: Continuation, why: string): void => {
+  /** Forgets `c`; with `cancel`, also cancels the backend's call and fails its open questions. */
+  const end = (c: Continuation, cancel?: string): void => {
     clearTimeout(c.timer);
     live.delete(c.id);
-    c.controller.abort(new Error(why));
-    for (const q of c.questions.values()) q.reject(new ProtocolError(ProtocolErrorCode.InternalError, why));
+    if (cancel === undefined) return;
+    c.controller.abort(new Error(cancel));
+    for (const q of c.questions.values())
+      q.reject(new ProtocolError(ProtocolErrorCode.InternalError, cancel));
     c.questions.clear();
   };
 
@@ -132,8 +142,15 @@ export function createInputBridge(options: { ttlMs: number }): InputBridge {
   const round = async (c: Continuation): Promise<Result> => {
     for (;;) {
       const woken = new Promise<void>((resolve) => (c.wake = resolve));
-      const unanswered = [...c.questions.values()].length > 0;
-      if (!unanswered && !c.failure) await Promise.race([c.outcome, woken]);
+      if (c.questions.size === 0 && !c.failure) {
+        // Most calls never ask: their result goes out with no extra turn.
+        const settled = await Promise.race([c.outcome, woken.then(() => undefined)]);
+        if (settled !== undefined && c.questions.size === 0 && !c.failure) {
+          end(c);
+          if ('error' in settled) throw settled.error;
+          return settled.result;
+        }
+      }
       // Questions asked in the same turn go out together.
       await new Promise((resolve) => setImmediate(resolve));
       if (c.failure) {
@@ -141,25 +158,29 @@ export function createInputBridge(options: { ttlMs: number }): InputBridge {
         end(c, failure.message);
         throw failure;
       }
-      if (c.questions.size > 0) {
-        const inputRequests: Record<string, unknown> = {};
-        for (const [k, q] of c.questions) {
-          q.asked = true;
-          inputRequests[k] = { method: q.method, params: q.params };
-        }
-        clearTimeout(c.timer);
-        c.timer = setTimeout(() => end(c, 'input_required continuation expired'), options.ttlMs);
-        c.timer.unref();
-        c.resuming = false;
-        return { resultType: 'input_required', inputRequests, requestState: seal(c.id) } as Result;
+      if (c.questions.size === 0) continue;
+      if (!c.timer && waiting() >= options.maxOpen) {
+        end(c, 'too many input_required continuations open');
+        throw new ProtocolError(
+          ProtocolErrorCode.InternalError,
+          `multi-mcp: ${options.maxOpen} calls are already waiting for client input; try again later`,
+        );
       }
-      const settled = await Promise.race([c.outcome, woken.then(() => undefined)]);
-      if (settled === undefined) continue;
-      end(c, 'call completed');
-      if ('error' in settled) throw settled.error;
-      return settled.result;
+      const inputRequests: Record<string, unknown> = {};
+      for (const [k, q] of c.questions) {
+        q.asked = true;
+        inputRequests[k] = { method: q.method, params: q.params };
+      }
+      clearTimeout(c.timer);
+      c.timer = setTimeout(() => end(c, 'input_required continuation expired'), options.ttlMs);
+      c.timer.unref();
+      c.resuming = false;
+      return { resultType: 'input_required', inputRequests, requestState: seal(c.id) } as Result;
     }
   };
+
+  /** Continuations that have asked the client and wait for its retry. */
+  const waiting = (): number => [...live.values()].filter((c) => c.timer !== undefined).length;
 
   const bindingOf = (call: BridgeCall): string => JSON.stringify([call.method, call.params]);
 

@@ -21,6 +21,8 @@ import { createInputBridge } from './bridge.js';
 
 /** How long a 2026-07-28 client has to answer an input_required round before the backend's call is cancelled. */
 const CONTINUATION_TTL_MS = 120_000;
+/** Each waiting continuation holds a backend call open: bounded like sessions are. */
+const MAX_CONTINUATIONS = 1000;
 import { createSessionServer } from './handlers.js';
 import type { Caller, Session, SessionKind } from './sessions.js';
 import { SessionTable, levelAllows } from './sessions.js';
@@ -60,7 +62,7 @@ export interface Gateway {
 export function createGateway(options: GatewayOptions): Gateway {
   const sessions = new SessionTable();
   const notifiers = new Set<ServerNotifier>();
-  const bridge = createInputBridge({ ttlMs: CONTINUATION_TTL_MS });
+  const bridge = createInputBridge({ ttlMs: CONTINUATION_TTL_MS, maxOpen: MAX_CONTINUATIONS });
   const log = options.log;
   let registry: Registry | undefined;
   let catalog: CatalogStore | undefined;
