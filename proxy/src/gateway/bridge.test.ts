@@ -104,4 +104,11 @@ describe('input bridge', () => {
     expect(aborted).toEqual([]);
     bridge.close();
   });
+
+  it('answers roots/list itself with no roots when the client did not declare roots', async () => {
+    const bridge = createInputBridge({ ttlMs: 10_000, maxOpen: 10 });
+    const run = async ({ signal }: RelayContext): Promise<Result> =>
+      (await bridge.callerFor(signal)?.ask('roots/list', {})) ?? {};
+    expect(await bridge.serve(call({ capabilities: {} }), run)).toEqual({ roots: [] });
+  });
 });

@@ -45,7 +45,7 @@ export interface InputBridge {
   serve(call: BridgeCall, run: (context: RelayContext) => Promise<Result>): Promise<Result>;
   /** The caller whose backend call runs under `signal`, so backend questions find it. */
   callerFor(signal: AbortSignal): Caller | undefined;
-  /** Open continuations (for tests and metrics). */
+  /** Calls waiting for a client's retry (for tests and metrics). */
   readonly size: number;
   close(): void;
 }
@@ -60,7 +60,9 @@ interface Question {
 
 interface Continuation {
   id: string;
-  binding: string;
+  /** The first round's call: what a retry must repeat. */
+  call: BridgeCall;
+  binding: string | undefined;
   questions: Map<string, Question>;
   nextKey: number;
   capabilities: ClientCapabilities;
@@ -120,6 +122,9 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
       );
     }
     if (!c.capabilities[needed]) {
+      // Many backends list roots on their own schedule, whatever call is in flight: a client
+      // without roots has none (as for sessions), and its call goes on.
+      if (needed === 'roots') return Promise.resolve({ roots: [] });
       c.failure = new MissingRequiredClientCapabilityError(
         { requiredCapabilities: { [needed]: {} } },
         `the backend asked for ${method}, but the request did not declare the ${needed} capability`,
@@ -159,7 +164,7 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
         throw failure;
       }
       if (c.questions.size === 0) continue;
-      if (!c.timer && waiting() >= options.maxOpen) {
+      if (c.id === '' && live.size >= options.maxOpen) {
         end(c, 'too many input_required continuations open');
         throw new ProtocolError(
           ProtocolErrorCode.InternalError,
@@ -171,6 +176,11 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
         q.asked = true;
         inputRequests[k] = { method: q.method, params: q.params };
       }
+      if (c.id === '') {
+        c.id = randomUUID();
+        c.binding = bindingOf(c.call);
+        live.set(c.id, c);
+      }
       clearTimeout(c.timer);
       c.timer = setTimeout(() => end(c, 'input_required continuation expired'), options.ttlMs);
       c.timer.unref();
@@ -179,9 +189,6 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
     }
   };
 
-  /** Continuations that have asked the client and wait for its retry. */
-  const waiting = (): number => [...live.values()].filter((c) => c.timer !== undefined).length;
-
   const bindingOf = (call: BridgeCall): string => JSON.stringify([call.method, call.params]);
 
   return {
@@ -189,8 +196,10 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
       if (call.requestState === undefined) {
         const controller = new AbortController();
         const c: Continuation = {
-          id: randomUUID(),
-          binding: bindingOf(call),
+          // Named (and bound) only once it asks: most calls never do, and pay nothing for it.
+          id: '',
+          call,
+          binding: undefined,
           questions: new Map(),
           nextKey: 1,
           capabilities: call.capabilities,
@@ -203,12 +212,11 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
           notify: call.notify,
         };
         const caller: Caller = {
-          id: `stateless-${c.id}`,
+          id: 'stateless',
           inFlight: new Map(),
           ask: (method, params) => ask(c, method, params),
         };
         callers.set(controller.signal, caller);
-        live.set(c.id, c);
         // Progress of later rounds goes to the request of the round in progress.
         const notify: RelayContext['notify'] = (n) => c.notify(n);
         c.outcome = run({ signal: controller.signal, notify }).then(
