@@ -1,8 +1,7 @@
 import type { Result } from '@modelcontextprotocol/server';
 import { describe, expect, it } from 'vitest';
-import type { BridgeCall } from './bridge.js';
+import type { BridgeCall, BridgeContext } from './bridge.js';
 import { createInputBridge } from './bridge.js';
-import type { RelayContext } from './fastpath.js';
 
 // The continuation logic on its own; test/e2e/input-bridge.test.ts drives it with real peers.
 
@@ -25,7 +24,7 @@ interface InputRequired {
 describe('input bridge', () => {
   it('sends questions asked in the same turn in one round, and resumes with their answers', async () => {
     const bridge = createInputBridge({ ttlMs: 10_000, maxOpen: 10 });
-    const run = async ({ signal }: RelayContext): Promise<Result> => {
+    const run = async ({ signal }: BridgeContext): Promise<Result> => {
       const caller = bridge.callerFor(signal);
       const [name, roots] = await Promise.all([
         caller?.ask('elicitation/create', { message: 'name?' }),
@@ -53,7 +52,7 @@ describe('input bridge', () => {
 
   it('asks again for what a retry left unanswered', async () => {
     const bridge = createInputBridge({ ttlMs: 10_000, maxOpen: 10 });
-    const run = async ({ signal }: RelayContext): Promise<Result> => {
+    const run = async ({ signal }: BridgeContext): Promise<Result> => {
       const caller = bridge.callerFor(signal);
       await Promise.all([caller?.ask('elicitation/create', {}), caller?.ask('roots/list', {})]);
       return {};
@@ -72,7 +71,7 @@ describe('input bridge', () => {
     const bridge = createInputBridge({ ttlMs: 50, maxOpen: 10 });
     let cancelled: () => void = () => {};
     const wasCancelled = new Promise<void>((resolve) => (cancelled = resolve));
-    const run = async ({ signal }: RelayContext): Promise<Result> => {
+    const run = async ({ signal }: BridgeContext): Promise<Result> => {
       signal.addEventListener('abort', () => cancelled());
       await bridge.callerFor(signal)?.ask('elicitation/create', {});
       return {};
@@ -88,11 +87,11 @@ describe('input bridge', () => {
   it('refuses a call that would wait for input beyond the cap, and does not cancel finished calls', async () => {
     const bridge = createInputBridge({ ttlMs: 10_000, maxOpen: 1 });
     const aborted: boolean[] = [];
-    const asking = async ({ signal }: RelayContext): Promise<Result> => {
+    const asking = async ({ signal }: BridgeContext): Promise<Result> => {
       await bridge.callerFor(signal)?.ask('roots/list', {});
       return {};
     };
-    const quick = async ({ signal }: RelayContext): Promise<Result> => {
+    const quick = async ({ signal }: BridgeContext): Promise<Result> => {
       signal.addEventListener('abort', () => aborted.push(true));
       return { content: [] };
     };
@@ -107,7 +106,7 @@ describe('input bridge', () => {
 
   it('answers roots/list itself with no roots when the client did not declare roots', async () => {
     const bridge = createInputBridge({ ttlMs: 10_000, maxOpen: 10 });
-    const run = async ({ signal }: RelayContext): Promise<Result> =>
+    const run = async ({ signal }: BridgeContext): Promise<Result> =>
       (await bridge.callerFor(signal)?.ask('roots/list', {})) ?? {};
     expect(await bridge.serve(call({ capabilities: {} }), run)).toEqual({ roots: [] });
   });

@@ -40,9 +40,12 @@ export interface BridgeCall {
   notify: RelayContext['notify'];
 }
 
+/** What a bridged call runs with instead of its first request's: its own signal and notify. */
+export type BridgeContext = Pick<RelayContext, 'signal' | 'notify'>;
+
 export interface InputBridge {
   /** Runs (first round) or resumes (a retry) one call; `run` relays it with the given context. */
-  serve(call: BridgeCall, run: (context: RelayContext) => Promise<Result>): Promise<Result>;
+  serve(call: BridgeCall, run: (own: BridgeContext) => Promise<Result>): Promise<Result>;
   /** The caller whose backend call runs under `signal`, so backend questions find it. */
   callerFor(signal: AbortSignal): Caller | undefined;
   /** Calls waiting for a client's retry (for tests and metrics). */

@@ -99,13 +99,10 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
             void ctx
               .notify({ method: 'notifications/progress', params: { ...progress, progressToken } })
               .catch(() => {});
-    const caller = deps.bridge?.callerFor(ctx.signal);
-    const work = () =>
-      tracked(caller ?? session, backend.name, () =>
+    try {
+      return await tracked(session, backend.name, () =>
         backend.relay(method, forwarded, { signal: ctx.signal, ...(onprogress && { onprogress }) }),
       );
-    try {
-      return await (caller ? deps.sessions.withCaller(caller, work) : work());
     } catch (error) {
       const clientError = toClientError(error, backend.name, method);
       log.debug('relay failed', {
@@ -185,8 +182,17 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     },
   };
 
-  const forward = (backendName: string, method: string, params: Params, ctx: RelayContext): Promise<Result> =>
-    relay(backendFor(backendName), method, params, ctx);
+  const forward = (
+    backendName: string,
+    method: string,
+    params: Params,
+    ctx: RelayContext,
+  ): Promise<Result> => {
+    // A bridged 2026-07-28 call is its own caller: the backend's questions during it find it.
+    const caller = deps.bridge?.callerFor(ctx.signal);
+    const run = () => relay(backendFor(backendName), method, params, ctx);
+    return caller ? deps.sessions.withCaller(caller, () => tracked(caller, backendName, run)) : run();
+  };
 
   // Own keys only: a method named "constructor" must not find Object's.
   const relayedFor = (method: string): RelayHandler | undefined =>
@@ -208,7 +214,7 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
         inputResponses: ctx.mcpReq.inputResponses,
         notify: ctx.mcpReq.notify,
       },
-      (relayCtx) => handle(_meta === undefined ? call : { ...call, _meta }, relayCtx),
+      (own) => handle(_meta === undefined ? call : { ...call, _meta }, { ...relayContextOf(ctx), ...own }),
     );
   };
 
