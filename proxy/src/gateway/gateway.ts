@@ -1,5 +1,7 @@
 import type {
   CreateMessageRequest,
+  CreateMessageResult,
+  ElicitResult,
   ElicitRequest,
   ListRootsResult,
   LoggingMessageNotification,
@@ -15,8 +17,15 @@ import type { Registry } from '../registry/registry.js';
 import type { SessionServer } from './handlers.js';
 import { resubscribeOnReconnect } from './resubscribe.js';
 import type { RelayStats } from './relay-stats.js';
+import { watchResources } from './subscriptions.js';
+import { createInputBridge } from './bridge.js';
+
+/** How long a 2026-07-28 client has to answer an input_required round before the backend's call is cancelled. */
+const CONTINUATION_TTL_MS = 120_000;
+/** Each waiting continuation holds a backend call open: bounded like sessions are. */
+const MAX_CONTINUATIONS = 1000;
 import { createSessionServer } from './handlers.js';
-import type { Session, SessionKind } from './sessions.js';
+import type { Caller, Session, SessionKind } from './sessions.js';
 import { SessionTable, levelAllows } from './sessions.js';
 import type { Server } from '@modelcontextprotocol/server';
 
@@ -47,6 +56,8 @@ export interface Gateway {
   readonly backendHooks: Omit<BackendHooks, 'changed'>;
   /** Where stateless (2026-era) subscription streams are fed from; returns the way to detach it. */
   addNotifier(notifier: ServerNotifier): () => void;
+  /** Holds backend subscriptions for the URIs a `subscriptions/listen` stream asked for; returns the release. */
+  watchResources(uris: readonly string[]): () => void;
   attach(registry: Registry, catalog: CatalogStore): void;
   sessionCount(): number;
 }
@@ -54,6 +65,7 @@ export interface Gateway {
 export function createGateway(options: GatewayOptions): Gateway {
   const sessions = new SessionTable();
   const notifiers = new Set<ServerNotifier>();
+  const bridge = createInputBridge({ ttlMs: CONTINUATION_TTL_MS, maxOpen: MAX_CONTINUATIONS });
   const log = options.log;
   let registry: Registry | undefined;
   let catalog: CatalogStore | undefined;
@@ -73,7 +85,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
   };
 
-  const waitingSession = (backend: Backend, method: string): Session => {
+  const waitingSession = (backend: Backend, method: string): Session | Caller => {
     const session = sessions.waitingOn(backend.name);
     if (!session) {
       throw new ProtocolError(
@@ -104,16 +116,20 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     async createMessage(backend, request: CreateMessageRequest) {
       const session = waitingSession(backend, request.method);
+      if ('ask' in session)
+        return session.ask(request.method, request.params) as Promise<CreateMessageResult>;
       return session.server.createMessage(request.params);
     },
     async elicit(backend, request: ElicitRequest) {
       const session = waitingSession(backend, request.method);
+      if ('ask' in session) return session.ask(request.method, request.params) as Promise<ElicitResult>;
       return session.server.elicitInput(request.params);
     },
     async listRoots(backend): Promise<ListRootsResult> {
       // Many backends ask right after connecting, before any call: the only client's roots
       // answer that when there is one; with several clients and no call the answer is empty.
       const session = sessions.waitingOn(backend.name) ?? sessions.sole();
+      if (session && 'ask' in session) return session.ask('roots/list', {}) as Promise<ListRootsResult>;
       if (!session?.server.getClientCapabilities()?.roots) return { roots: [] };
       return session.server.listRoots();
     },
@@ -123,6 +139,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (!registry || !catalog) throw new Error('gateway used before attach()');
     return createSessionServer({
       kind,
+      ...(kind === 'stateless' && { bridge }),
       registry,
       catalog,
       sessions,
@@ -141,6 +158,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     addNotifier(notifier) {
       notifiers.add(notifier);
       return () => notifiers.delete(notifier);
+    },
+    watchResources(uris) {
+      if (!registry || !catalog) throw new Error('gateway used before attach()');
+      return watchResources({ registry, catalog, sessions, log }, uris);
     },
     attach(r, c) {
       registry = r;

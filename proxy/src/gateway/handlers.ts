@@ -13,6 +13,9 @@ import type { RelayStats } from './relay-stats.js';
 import { failureOutcome, outcomeOf } from './relay-stats.js';
 import type { Session, SessionKind, SessionTable } from './sessions.js';
 import { tracked } from './sessions.js';
+import { unsubscribeBackendIfUnused } from './subscriptions.js';
+import type { InputBridge } from './bridge.js';
+import { MRTR_METHODS } from './bridge.js';
 
 export interface SessionServerDeps {
   kind: SessionKind;
@@ -24,6 +27,8 @@ export interface SessionServerDeps {
   ready: Promise<void>;
   log: Logger;
   stats: RelayStats;
+  /** For 2026-07-28 calls: backend requests become input_required rounds (bridge.ts). */
+  bridge?: InputBridge;
 }
 
 type Params = Record<string, unknown>;
@@ -190,8 +195,17 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     },
   };
 
-  const forward = (backendName: string, method: string, params: Params, ctx: RelayContext): Promise<Result> =>
-    relay(backendFor(backendName), method, params, ctx);
+  const forward = (
+    backendName: string,
+    method: string,
+    params: Params,
+    ctx: RelayContext,
+  ): Promise<Result> => {
+    // A bridged 2026-07-28 call is its own caller: the backend's questions during it find it.
+    const caller = deps.bridge?.callerFor(ctx.signal);
+    const run = () => relay(backendFor(backendName), method, params, ctx);
+    return caller ? deps.sessions.withCaller(caller, () => tracked(caller, backendName, run)) : run();
+  };
 
   // Own keys only: a method named "constructor" must not find Object's.
   const relayedFor = (method: string): RelayHandler | undefined =>
@@ -201,20 +215,26 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     const handle = relayedFor(request.method);
     if (!handle)
       throw new ProtocolError(ProtocolErrorCode.MethodNotFound, `Method not found: ${request.method}`);
-    return handle(request.params ?? {}, relayContextOf(ctx));
+    const params = request.params ?? {};
+    if (!deps.bridge || !MRTR_METHODS.has(request.method)) return handle(params, relayContextOf(ctx));
+    const { _meta, ...call } = params;
+    return deps.bridge.serve(
+      {
+        method: request.method,
+        params: call,
+        capabilities: server.getClientCapabilities() ?? {},
+        requestState: ctx.mcpReq.requestState<string>(),
+        inputResponses: ctx.mcpReq.inputResponses,
+        notify: ctx.mcpReq.notify,
+      },
+      (own) => handle(_meta === undefined ? call : { ...call, _meta }, { ...relayContextOf(ctx), ...own }),
+    );
   };
 
   // Subscriptions are per session in the proxy; a backend is subscribed once, while anyone is.
-  const subscribers = (uri: string): number =>
-    deps.sessions.all().filter((s) => s.subscriptions.has(uri)).length;
-
-  const unsubscribeIfUnused = async (uri: string): Promise<void> => {
-    if (subscribers(uri) > 0) return;
-    const owner = routeResource(catalog.current(), uri);
-    const backend = owner ? registry.get(owner) : undefined;
-    if (backend?.state !== 'ready' || !backend.capabilities?.resources?.subscribe) return;
-    await backend.relay('resources/unsubscribe', { uri }, {}).catch(() => {});
-  };
+  const subscribers = (uri: string): number => deps.sessions.subscriberCount(uri);
+  const unsubscribeIfUnused = (uri: string): Promise<void> =>
+    unsubscribeBackendIfUnused(registry, catalog, deps.sessions, uri);
 
   server.setRequestHandler('resources/subscribe', async (request, ctx) => {
     const uri = request.params.uri;

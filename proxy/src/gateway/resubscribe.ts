@@ -16,8 +16,8 @@ export interface ResubscribeOptions {
 /**
  * A backend's resource subscriptions live in its connection: after a reconnect (crash,
  * restart, a changed spec) it has none, while the sessions still expect updates. Each time a
- * backend is ready on a connection not seen before, every URI some session subscribed to and
- * that this backend owns is subscribed again. Must be registered after the catalog's own
+ * backend is ready on a connection not seen before, every URI some session (or 2026-07-28 listen
+ * stream) subscribed to and that this backend owns is subscribed again. Must be registered after the catalog's own
  * registry listener, so routes already reflect the backend's new lists.
  */
 export function resubscribeOnReconnect(options: ResubscribeOptions): () => void {
@@ -36,10 +36,8 @@ export function resubscribeOnReconnect(options: ResubscribeOptions): () => void 
       if (!backend.capabilities?.resources?.subscribe) continue;
       const routes = catalog.current();
       const uris = new Set<string>();
-      for (const session of sessions.all()) {
-        for (const uri of session.subscriptions) {
-          if (routeResource(routes, uri) === backend.name) uris.add(uri);
-        }
+      for (const uri of sessions.subscribedUris()) {
+        if (routeResource(routes, uri) === backend.name) uris.add(uri);
       }
       if (uris.size === 0) continue;
       log.info('re-subscribing resources after reconnect', {

@@ -1,4 +1,4 @@
-import type { LoggingLevel, Server } from '@modelcontextprotocol/server';
+import type { LoggingLevel, Result, Server } from '@modelcontextprotocol/server';
 
 /** The front door a session came through, for status and metrics. */
 export type SessionKind = 'stdio' | 'streamable-http' | 'sse' | 'stateless';
@@ -12,6 +12,16 @@ export interface Session {
   subscriptions: Set<string>;
   /** Backends this session has requests in flight with: how many, and when the latest started. */
   inFlight: Map<string, { count: number; latest: number }>;
+}
+
+/**
+ * Who a backend's request (sampling, elicitation, roots) goes to when it is no session: a
+ * 2026-07-28 call, whose client is asked through an `input_required` result (bridge.ts).
+ */
+export interface Caller {
+  id: string;
+  inFlight: Map<string, { count: number; latest: number }>;
+  ask(method: string, params: Record<string, unknown>): Promise<Result>;
 }
 
 const levels: LoggingLevel[] = [
@@ -32,7 +42,45 @@ export function levelAllows(threshold: LoggingLevel | undefined, level: LoggingL
 /** Sessions that can receive pushes; stateless 2026-era requests never appear here. */
 export class SessionTable {
   private readonly sessions = new Map<string, Session>();
+  /** 2026-07-28 calls with a backend request in flight: they answer like sessions, get no pushes. */
+  private readonly callers = new Set<Caller>();
+  /** URIs open 2026-07-28 listen streams watch, counted: they hold backend subscriptions as sessions do. */
+  private readonly watched = new Map<string, number>();
   private nextId = 1;
+
+  /** Lists `caller` while `work` runs, so backend requests during it can find it. */
+  async withCaller<T>(caller: Caller, work: () => Promise<T>): Promise<T> {
+    this.callers.add(caller);
+    try {
+      return await work();
+    } finally {
+      this.callers.delete(caller);
+    }
+  }
+
+  watch(uri: string): void {
+    this.watched.set(uri, (this.watched.get(uri) ?? 0) + 1);
+  }
+
+  unwatch(uri: string): void {
+    const left = (this.watched.get(uri) ?? 0) - 1;
+    if (left > 0) this.watched.set(uri, left);
+    else this.watched.delete(uri);
+  }
+
+  /** Sessions and listen streams that want updates for `uri`. */
+  subscriberCount(uri: string): number {
+    let count = this.watched.get(uri) ?? 0;
+    for (const session of this.sessions.values()) if (session.subscriptions.has(uri)) count++;
+    return count;
+  }
+
+  /** Every URI someone wants updates for: what a reconnected backend is subscribed to again. */
+  subscribedUris(): Set<string> {
+    const uris = new Set(this.watched.keys());
+    for (const session of this.sessions.values()) for (const uri of session.subscriptions) uris.add(uri);
+    return uris;
+  }
 
   add(kind: SessionKind, server: Server): Session {
     const session: Session = {
@@ -70,10 +118,10 @@ export class SessionTable {
    * (sampling, elicitation, roots) carry no link to the call that caused them, so the most
    * recent session with a call in flight to that backend answers.
    */
-  waitingOn(backend: string): Session | undefined {
-    let found: Session | undefined;
+  waitingOn(backend: string): Session | Caller | undefined {
+    let found: Session | Caller | undefined;
     let latest = -1;
-    for (const session of this.sessions.values()) {
+    for (const session of [...this.sessions.values(), ...this.callers]) {
       const busy = session.inFlight.get(backend);
       if (busy && busy.latest > latest) {
         found = session;
@@ -88,7 +136,7 @@ let callSequence = 0;
 
 /** Runs `work` while marking `backend` busy for `session`. */
 export async function tracked<T>(
-  session: Session | undefined,
+  session: Session | Caller | undefined,
   backend: string,
   work: () => Promise<T>,
 ): Promise<T> {

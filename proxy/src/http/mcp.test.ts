@@ -20,6 +20,15 @@ function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** Polls `probe` until it holds, or fails after `ms` naming what did not happen. */
+async function waitFor(probe: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 function textOf(result: unknown): string | undefined {
   const content = (result as { content?: { type: string; text?: string }[] }).content;
   return content?.[0]?.text;
@@ -56,6 +65,121 @@ describe('/mcp and /sse with real clients', () => {
     expect(tools.tools.map((t) => t.name)).toContain('calc__add');
     expect(textOf(await client.callTool(SUM))).toBe('5');
   });
+
+  it('answers an unknown 2026-07-28 method with HTTP 404 and -32601, a relayed call with 200', async () => {
+    const meta = {
+      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+      'io.modelcontextprotocol/clientCapabilities': {},
+    };
+    const post = (method: string, params: Record<string, unknown>) =>
+      fetch(`${h.url}/mcp`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2026-07-28',
+          'mcp-method': method,
+          ...(typeof params.name === 'string' && { 'mcp-name': params.name }),
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 7, method, params: { ...params, _meta: meta } }),
+      });
+    const unknown = await post('unknown/method', {});
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ id: 7, error: { code: -32601 } });
+    const call = await post('tools/call', SUM);
+    expect(call.status).toBe(200);
+    expect(textOf(((await call.json()) as { result: unknown }).result)).toBe('5');
+  });
+
+  it("delivers a backend's resource updates to every 2026-07-28 listen stream that asked for the URI", async () => {
+    const added = await h.call('PUT', '/mcp_servers/watch', fixtureServer('watched.ts'));
+    expect(added.status).toBe(201);
+    const A = 'test://watched/a';
+    const B = 'test://watched/b';
+    const listener = async (uris: string[]) => {
+      const client = new Client(
+        { name: 'v2-listen', version: '1.0.0' },
+        { versionNegotiation: { mode: 'auto' } },
+      );
+      clients.push(client);
+      const heard: string[] = [];
+      let first: () => void = () => {};
+      const firstHeard = new Promise<void>((resolve) => (first = resolve));
+      client.setNotificationHandler('notifications/resources/updated', (n) => {
+        heard.push(n.params.uri);
+        first();
+      });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${h.url}/mcp`)));
+      const subscription = await client.listen({ resourceSubscriptions: uris });
+      return { client, heard, firstHeard, subscription };
+    };
+    const one = await listener([A]);
+    await waitFor(
+      async () => (await one.client.listTools()).tools.some((t) => t.name === 'watch__touch'),
+      20_000,
+      'the watched backend in the catalog',
+    );
+    const two = await listener([A]);
+    const other = await listener([B]);
+    // Only what listen streams asked for reached the backend: A then B, each once.
+    const touched = await one.client.callTool({ name: 'watch__touch', arguments: {} });
+    expect(textOf(touched)).toBe(`${A},${B}`);
+    await within(5_000, 'the update on the first stream', one.firstHeard);
+    await within(5_000, 'the update on the second stream', two.firstHeard);
+    await within(5_000, 'the update on the other stream', other.firstHeard);
+    expect(one.heard).toEqual([A]);
+    expect(two.heard).toEqual([A]);
+    expect(other.heard).toEqual([B]);
+    // Closing the streams releases the backend's subscriptions.
+    await Promise.all([one, two, other].map((l) => l.subscription.close()));
+    await waitFor(
+      async () => {
+        const result = await one.client.callTool({ name: 'watch__touch', arguments: {} });
+        return textOf(result) === 'none subscribed';
+      },
+      5_000,
+      'the backend unsubscribed',
+    );
+  }, 30_000);
+
+  it("delivers a backend's tools list_changed to every 2026-07-28 listen stream that asked for it", async () => {
+    const added = await h.call('PUT', '/mcp_servers/grow', fixtureServer('watched.ts'));
+    expect(added.status).toBe(201);
+    const listener = async (filter: { toolsListChanged?: boolean; promptsListChanged?: boolean }) => {
+      const client = new Client(
+        { name: 'v2-listen', version: '1.0.0' },
+        { versionNegotiation: { mode: 'auto' } },
+      );
+      clients.push(client);
+      let heard = 0;
+      let first: () => void = () => {};
+      const firstHeard = new Promise<void>((resolve) => (first = resolve));
+      const count = () => {
+        heard++;
+        first();
+      };
+      client.setNotificationHandler('notifications/tools/list_changed', count);
+      client.setNotificationHandler('notifications/prompts/list_changed', count);
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${h.url}/mcp`)));
+      await waitFor(
+        async () => (await client.listTools()).tools.some((t) => t.name === 'grow__grow'),
+        20_000,
+        'the growing backend in the catalog',
+      );
+      const subscription = await client.listen(filter);
+      return { client, heard: () => heard, firstHeard, subscription };
+    };
+    const one = await listener({ toolsListChanged: true });
+    const two = await listener({ toolsListChanged: true });
+    const promptsOnly = await listener({ promptsListChanged: true });
+    expect(textOf(await one.client.callTool({ name: 'grow__grow', arguments: {} }))).toBe('grown-1');
+    await within(10_000, 'list_changed on the first stream', one.firstHeard);
+    await within(5_000, 'list_changed on the second stream', two.firstHeard);
+    // Fanned out in one synchronous publish: had the prompts-only stream got it, it would be here too.
+    expect(promptsOnly.heard()).toBe(0);
+    expect((await two.client.listTools()).tools.map((t) => t.name)).toContain('grow__grown-1');
+    await Promise.all([one, two, promptsOnly].map((l) => l.subscription.close()));
+  }, 30_000);
 
   it('serves a v2 client on the 2025 era with a session', async () => {
     const client = new Client({ name: 'v2-legacy', version: '1.0.0' });

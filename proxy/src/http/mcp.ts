@@ -36,6 +36,58 @@ export interface McpRoute {
   close(): Promise<void>;
 }
 
+/** The 2026-07-28 methods the proxy answers; any other may be the SDK's -32601 from our relay fallback. */
+const MODERN_METHODS = new Set([
+  'server/discover',
+  'subscriptions/listen',
+  'tools/list',
+  'tools/call',
+  'prompts/list',
+  'prompts/get',
+  'resources/list',
+  'resources/templates/list',
+  'resources/read',
+  'completion/complete',
+]);
+
+/**
+ * 2026-07-28 says an unknown method is HTTP 404 with -32601. The SDK sets that status only for
+ * errors raised before dispatch; the gateway's relay fallback (which must stay a fallback: typed
+ * handlers would re-validate every relayed result) answers unknown methods after it, with 200.
+ * Only responses to methods outside the known set are looked at, so relayed calls stay unbuffered.
+ */
+async function unknownMethodAs404(
+  response: globalThis.Response,
+  body: unknown,
+): Promise<globalThis.Response> {
+  const method =
+    typeof body === 'object' && body !== null ? (body as { method?: unknown }).method : undefined;
+  if (response.status !== 200 || typeof method !== 'string' || MODERN_METHODS.has(method)) return response;
+  if (!response.headers.get('content-type')?.includes('application/json')) return response;
+  const text = await response.text();
+  let code: unknown;
+  try {
+    code = (JSON.parse(text) as { error?: { code?: unknown } }).error?.code;
+  } catch {
+    // Not one JSON-RPC message: pass it on as it came.
+  }
+  return new Response(text, {
+    status: code === RpcCode.methodNotFound ? 404 : 200,
+    headers: response.headers,
+  });
+}
+
+/** The resource URIs a `subscriptions/listen` request asks updates for (none for any other body). */
+function listenedUris(body: unknown): string[] {
+  if (typeof body !== 'object' || body === null) return [];
+  const { method, params } = body as {
+    method?: unknown;
+    params?: { notifications?: { resourceSubscriptions?: unknown } };
+  };
+  const uris = method === 'subscriptions/listen' ? params?.notifications?.resourceSubscriptions : undefined;
+  return Array.isArray(uris) ? uris.filter((u): u is string => typeof u === 'string') : [];
+}
+
 /**
  * Streamable HTTP for both protocol eras on one path. 2026-07-28 requests are self-contained
  * and served statelessly, so any replica can answer them; 2025-era clients (and older) get
@@ -56,7 +108,12 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
     onerror,
   });
   const detachNotifier = gateway.addNotifier(modern.notify);
-  const modernNode = toNodeHandler(modern, { maxRequestBodySize: maxBodyBytes, onerror });
+  const modernNode = toNodeHandler(
+    {
+      fetch: async (request, opts) => unknownMethodAs404(await modern.fetch(request, opts), opts?.parsedBody),
+    },
+    { maxRequestBodySize: maxBodyBytes, onerror },
+  );
 
   const live = new Map<string, LiveSession>();
 
@@ -176,8 +233,13 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
         (req.body === undefined
           ? await isLegacyRequest(await toWebRequest(req), undefined, { maxRequestBodySize: maxBodyBytes })
           : await isLegacyRequest(headersOnly(req), req.body));
-      if (legacy) await serveLegacy(req, res);
-      else await modernNode(req, res, req.body);
+      if (legacy) {
+        await serveLegacy(req, res);
+        return;
+      }
+      const watched = listenedUris(req.body);
+      if (watched.length > 0) res.once('close', gateway.watchResources(watched));
+      await modernNode(req, res, req.body);
     } catch (error) {
       // One broken request never takes the front door (or another session) down.
       log.warn('mcp request failed', { [Field.error]: errorMessage(error) });

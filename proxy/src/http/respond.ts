@@ -4,6 +4,7 @@ import type { Response } from 'express';
 export const RpcCode = {
   parseError: -32700,
   invalidRequest: -32600,
+  methodNotFound: -32601,
   /** Server-defined: refused at the HTTP layer (cap, origin, size) before any MCP handling. */
   refused: -32000,
   sessionNotFound: -32001,
