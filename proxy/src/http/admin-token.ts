@@ -1,8 +1,7 @@
-import type { FSWatcher } from 'node:fs';
-import { watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
+import { watchFileChanges } from '../file-changes.js';
 import type { Logger } from '../log.js';
 import { Field, errorMessage } from '../log.js';
 
@@ -83,10 +82,8 @@ const SETTLE_MS = 25;
 
 /**
  * Reads the admin token from a file (a mounted Kubernetes Secret) at start, and again whenever
- * it changes. The directory is watched, not the file: the kubelet updates a Secret volume by
- * writing a new timestamped directory and renaming the `..data` symlink over the old one, so
- * the file's path resolves to a new inode and a watch on the old inode would never fire.
- * Editors that write a new file and rename it over the old one look the same. A file that is
+ * it changes, including when the kubelet swaps the Secret volume's `..data` symlink or an editor
+ * renames a new file over the old one (see `watchFileChanges`). A file that is
  * not usable at start is an error; later, it makes the admin API refuse every request until
  * the file is fixed.
  */
@@ -101,8 +98,6 @@ export async function watchTokenFile(file: string, options: TokenFileOptions): P
     ]);
   }
   let state: AdminTokenState = { token: first.token };
-  let reading: Promise<void> | undefined;
-  let again = false;
   let closed = false;
 
   const reloadOnce = async (): Promise<void> => {
@@ -123,53 +118,21 @@ export async function watchTokenFile(file: string, options: TokenFileOptions): P
     state = { token: next.token };
   };
 
-  // One read at a time; a change during a read schedules one more, so the last write always wins.
-  const reload = (): Promise<void> => {
-    if (reading) {
-      again = true;
-      return reading;
-    }
-    reading = (async () => {
-      do {
-        again = false;
-        await reloadOnce();
-      } while (again && !closed);
-    })().finally(() => (reading = undefined));
-    return reading;
-  };
-
-  let settleTimer: NodeJS.Timeout | undefined;
-  const changed = (): void => {
-    clearTimeout(settleTimer);
-    settleTimer = setTimeout(() => void reload(), SETTLE_MS);
-    settleTimer.unref();
-  };
-
-  let watcher: FSWatcher | undefined;
-  try {
-    // Any event in the directory may be the `..data` swap, which names neither the file nor its
-    // target; re-reading a one-line file on each is cheaper than telling them apart.
-    watcher = watch(dirname(path), { persistent: false }, changed);
-    watcher.on('error', (error) => {
-      log.warn('watching the admin token directory failed; polling only', { [Field.error]: error.message });
-      watcher?.close();
-      watcher = undefined;
-    });
-  } catch (error) {
-    log.warn('cannot watch the admin token directory; polling only', { [Field.error]: errorMessage(error) });
-  }
-  const poll = setInterval(() => void reload(), options.pollMs ?? 10_000);
-  poll.unref();
+  const changes = await watchFileChanges({
+    path,
+    onChange: reloadOnce,
+    debounceMs: SETTLE_MS,
+    pollMs: options.pollMs ?? 10_000,
+    log,
+  });
 
   return {
     describe,
     current: () => state,
-    reload,
+    reload: changes.runNow,
     close() {
       closed = true;
-      clearTimeout(settleTimer);
-      clearInterval(poll);
-      watcher?.close();
+      changes.close();
     },
   };
 }
