@@ -43,7 +43,7 @@ interface McpServerObject {
     tools?: string[];
     prefix?: string;
     transport?: string;
-    serverInfo?: { name: string; version: string };
+    serverInfo?: { name: string; version: string; protocolVersion?: string };
     lastError?: string;
   };
 }
@@ -274,7 +274,7 @@ describe('the operator, end to end on a real control plane', () => {
       prefix: 'calc',
       transport: 'stdio',
       toolCount: 4,
-      serverInfo: { name: 'calculator' },
+      serverInfo: { name: 'calculator', protocolVersion: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) },
     });
     expect(calcObj.status?.tools).toEqual(expect.arrayContaining(['calc__add', 'calc__divide']));
     expect(calcObj.metadata.finalizers).toContain('multi-mcp.io/finalizer');

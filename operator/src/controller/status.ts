@@ -200,7 +200,13 @@ export function statusFor(
     toolCount: tools.length,
     ...(tools.length > 0 && { tools: tools.slice(0, MAX_STATUS_TOOLS) }),
     ...(reportOf?.serverInfo && {
-      serverInfo: { name: reportOf.serverInfo.name, version: reportOf.serverInfo.version },
+      serverInfo: {
+        name: reportOf.serverInfo.name,
+        version: reportOf.serverInfo.version,
+        ...(reportOf.serverInfo.protocolVersion !== undefined && {
+          protocolVersion: reportOf.serverInfo.protocolVersion,
+        }),
+      },
     }),
     ...(lastError !== undefined && { lastError }),
   };

@@ -11,7 +11,11 @@ export const BackendReportSchema = z.looseObject({
   state: z.string(),
   error: z.string().nullable().optional(),
   transport: z.string().nullable().optional(),
-  serverInfo: z.object({ name: z.string(), version: z.string() }).loose().nullable().optional(),
+  serverInfo: z
+    .object({ name: z.string(), version: z.string(), protocolVersion: z.string().optional() })
+    .loose()
+    .nullable()
+    .optional(),
   tools: z.array(z.string()).default([]),
 });
 export type BackendReport = z.output<typeof BackendReportSchema>;

@@ -1,5 +1,6 @@
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1HttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Harness } from './testing.js';
 import { fixtureServer, startHarness } from './testing.js';
@@ -216,6 +217,9 @@ describe('admin API with real backends', () => {
       unknown
     >;
     expect(alpha).toMatchObject({ state: 'ready', transport: 'stdio', serverInfo: { name: 'alpha' } });
+    // The version the connection negotiated: one both SDKs speak, reported so operators can see it.
+    const { protocolVersion } = alpha['serverInfo'] as { protocolVersion?: string };
+    expect(SUPPORTED_PROTOCOL_VERSIONS).toContain(protocolVersion);
     expect(alpha['tools']).toEqual(expect.arrayContaining(['echo', 'whoami']));
   });
 

@@ -44,7 +44,7 @@ export interface BackendStatus {
   since: string;
   restarts: number;
   transport: string | null;
-  serverInfo: { name: string; version: string } | null;
+  serverInfo: { name: string; version: string; protocolVersion?: string } | null;
   tools: string[];
   spec: BackendSpec;
 }
@@ -86,7 +86,11 @@ export function backendStatus(proxy: Proxy, backend: Backend): BackendStatus {
     restarts: backend.restarts,
     transport: backend.transportKind ?? null,
     serverInfo: backend.serverInfo
-      ? { name: backend.serverInfo.name, version: backend.serverInfo.version }
+      ? {
+          name: backend.serverInfo.name,
+          version: backend.serverInfo.version,
+          ...(backend.protocolVersion !== undefined && { protocolVersion: backend.protocolVersion }),
+        }
       : null,
     tools,
     spec: redactSpec(backend.spec),

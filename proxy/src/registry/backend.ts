@@ -86,6 +86,8 @@ export class Backend {
   restarts = 0;
   transportKind: BackendTransportKind | undefined;
   serverInfo: Implementation | undefined;
+  /** The protocol version negotiated with the server on the current connection. */
+  protocolVersion: string | undefined;
   capabilities: ServerCapabilities | undefined;
   instructions: string | undefined;
   lists: BackendLists = emptyLists;
@@ -223,6 +225,7 @@ export class Backend {
       this.client = client;
       this.wire = wire;
       this.serverInfo = client.getServerVersion();
+      this.protocolVersion = client.getNegotiatedProtocolVersion();
       this.capabilities = client.getServerCapabilities();
       this.instructions = client.getInstructions();
       this.lists = lists;
