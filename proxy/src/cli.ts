@@ -133,8 +133,14 @@ const program = new Command('multi-mcp')
     collect,
     [],
   )
-  .option('--oauth-audience <url>', "this MCP endpoint's canonical URL: tokens must carry it in aud (RFC 8707)")
-  .option('--oauth-jwks-url <url>', "the issuers' signing keys (default: jwks_uri from each issuer's metadata)")
+  .option(
+    '--oauth-audience <url>',
+    "this MCP endpoint's canonical URL: tokens must carry it in aud (RFC 8707)",
+  )
+  .option(
+    '--oauth-jwks-url <url>',
+    "the issuers' signing keys (default: jwks_uri from each issuer's metadata)",
+  )
   .option('--oauth-scopes <scope>', 'scope every MCP request’s token must carry (repeatable)', collect, [])
   .option(
     '--oauth-clock-tolerance-sec <s>',

@@ -140,7 +140,9 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
     const version = req.headers['mcp-protocol-version'];
     const found =
       live.get(id) ??
-      (restorer ? await restorer.restore(id, Array.isArray(version) ? version[0] : version, principal) : notFound(id));
+      (restorer
+        ? await restorer.restore(id, Array.isArray(version) ? version[0] : version, principal)
+        : notFound(id));
     // With OAuth a session belongs to the subject whose token opened it. To anyone else it does
     // not exist: the same 404 as an unknown id, so a leaked id tells its holder nothing.
     if (!('refused' in found) && found.principal !== principal) {

@@ -47,8 +47,7 @@ export interface Principal {
 }
 
 export type Verdict =
-  | { ok: true; principal: Principal }
-  | { ok: false; status: 401 | 403; challenge: string; message: string };
+  { ok: true; principal: Principal } | { ok: false; status: 401 | 403; challenge: string; message: string };
 
 export interface ResourceServer {
   /** Where clients find the RFC 9728 metadata (path-suffixed form of the audience). */
@@ -209,7 +208,9 @@ export function createResourceServer(input: OAuthSettings, log: Logger): Resourc
       return invalid('the access token is not a JWT');
     }
     if (issuer === undefined || !issuers.has(issuer)) {
-      return invalid(`the access token's issuer ${JSON.stringify(issuer ?? null)} is not one this endpoint accepts`);
+      return invalid(
+        `the access token's issuer ${JSON.stringify(issuer ?? null)} is not one this endpoint accepts`,
+      );
     }
     let payload: JWTPayload;
     try {
@@ -249,12 +250,14 @@ export function createResourceServer(input: OAuthSettings, log: Logger): Resourc
 function describeFailure(error: unknown, audience: string): string {
   if (error instanceof joseErrors.JWTExpired) return 'the access token has expired';
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
-    if (error.claim === 'aud') return `the access token is not for this endpoint (its aud must be ${audience})`;
+    if (error.claim === 'aud')
+      return `the access token is not for this endpoint (its aud must be ${audience})`;
     if (error.claim === 'nbf') return 'the access token is not valid yet (nbf)';
     return `the access token's ${error.claim} claim is invalid: ${error.message}`;
   }
   if (error instanceof joseErrors.JWKSNoMatchingKey) return "no key of the issuer matches the token's kid";
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'the access token signature is invalid';
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed)
+    return 'the access token signature is invalid';
   if (error instanceof joseErrors.JOSEError) return `the access token is invalid: ${error.message}`;
   // Not the token's fault (the issuer unreachable, say): still a refusal, but the log says why.
   return `the access token cannot be checked now: ${errorMessage(error)}`;

@@ -102,7 +102,10 @@ export function createRestorer(options: RestorerOptions): Restorer {
   const ended = new Set<string>();
   let warnedTooLarge = false;
 
-  const sealedId = (params: InitializeRequest['params'], principal: string | undefined): string | undefined => {
+  const sealedId = (
+    params: InitializeRequest['params'],
+    principal: string | undefined,
+  ): string | undefined => {
     const { name, version, title } = params.clientInfo;
     const handshake: SealedHandshake = {
       protocolVersion: params.protocolVersion,

@@ -86,7 +86,8 @@ export function createSseRoutes(options: SseRouteOptions): SseRoutes {
     const session = sessions.get(sessionId);
     // With OAuth, posting into another subject's stream looks like posting into none.
     const owned = entry !== undefined && entry.principal === principalOf(res);
-    if (entry && !owned) log.warn('session id presented with another subject’s token', { [Field.session]: sessionId });
+    if (entry && !owned)
+      log.warn('session id presented with another subject’s token', { [Field.session]: sessionId });
     if (!entry || !owned || !session) {
       sendRpcError(
         res,
