@@ -229,4 +229,34 @@ describe('OAuth on the MCP endpoint', () => {
       expect(await own.text()).toContain('remote__pid');
     }
   });
+
+  it('refuses a legacy SSE session id posted with another subject’s token', async () => {
+    const alice = await as.token('alice', audience, { scope: 'mcp:tools' });
+    const bob = await as.token('bob', audience, { scope: 'mcp:tools' });
+    const stream = new AbortController();
+    try {
+      const response = await fetch(`${proxy.url}/sse`, {
+        headers: { accept: 'text/event-stream', authorization: `Bearer ${alice}` },
+        signal: stream.signal,
+      });
+      expect(response.status).toBe(200);
+      const reader = (response.body as ReadableStream<Uint8Array>)
+        .pipeThrough(new TextDecoderStream())
+        .getReader();
+      let text = '';
+      let endpoint: RegExpExecArray | null = null;
+      while (!(endpoint = /data: (\/messages\?sessionId=[^\n]+)/.exec(text))) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`stream ended before its endpoint event: ${text}`);
+        text += value;
+      }
+      const messages = `${proxy.url}${endpoint[1]}`;
+      const stolen = await post(messages, bob, INITIALIZE);
+      expect(stolen.status).toBe(404);
+      expect(JSON.stringify(await stolen.json())).toContain('Session not found');
+      expect((await post(messages, alice, INITIALIZE)).status).toBe(202);
+    } finally {
+      stream.abort();
+    }
+  });
 });

@@ -15,7 +15,7 @@ const AUDIENCE = 'https://mcp.example.com/mcp';
 let server: Server;
 let base: string;
 let issuer: string;
-let privateKey: CryptoKey;
+let privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 let publicJwk: JWK;
 let metadataIssuer: string | undefined;
 
