@@ -117,6 +117,24 @@ describe('createResourceServer', () => {
     }
   });
 
+  it('answers 503, not 401, when the issuer publishes no metadata, and says to set --oauth-jwks-url', async () => {
+    const elsewhere = `${base}/other`;
+    const rs = createResourceServer({ issuers: [elsewhere], audience: AUDIENCE }, silentLogger);
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+      .setIssuer(elsewhere)
+      .setAudience(AUDIENCE)
+      .setSubject('alice')
+      .setExpirationTime('5m')
+      .sign(privateKey);
+    const verdict = await rs.verify(`Bearer ${token}`);
+    expect(verdict).toMatchObject({
+      ok: false,
+      status: 503,
+      message: expect.stringContaining('--oauth-jwks-url'),
+    });
+  });
+
   it('answers a bad Authorization header with invalid_request and a missing one with no error code', async () => {
     const rs = resourceServer();
     const missing = await rs.verify(undefined);

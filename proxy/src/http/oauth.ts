@@ -47,7 +47,8 @@ export interface Principal {
 }
 
 export type Verdict =
-  { ok: true; principal: Principal } | { ok: false; status: 401 | 403; challenge: string; message: string };
+  | { ok: true; principal: Principal }
+  | { ok: false; status: 401 | 403 | 503; challenge: string; message: string };
 
 export interface ResourceServer {
   /** Where clients find the RFC 9728 metadata (path-suffixed form of the audience). */
@@ -222,6 +223,13 @@ export function createResourceServer(input: OAuthSettings, log: Logger): Resourc
         requiredClaims: ['exp', 'sub'],
       }));
     } catch (error) {
+      // The issuer's keys out of reach is not the token's fault: a 401 would send the client
+      // into a futile token refresh, a 503 says to come back.
+      if (!(error instanceof joseErrors.JOSEError) || error instanceof joseErrors.JWKSTimeout) {
+        const message = `the access token cannot be checked now: ${errorMessage(error)}`;
+        log.warn('access token not checked: issuer keys unavailable', { issuer, [Field.error]: message });
+        return { ok: false, status: 503, challenge: '', message };
+      }
       return invalid(describeFailure(error, settings.audience));
     }
     const principal: Principal = {
@@ -258,9 +266,7 @@ function describeFailure(error: unknown, audience: string): string {
   if (error instanceof joseErrors.JWKSNoMatchingKey) return "no key of the issuer matches the token's kid";
   if (error instanceof joseErrors.JWSSignatureVerificationFailed)
     return 'the access token signature is invalid';
-  if (error instanceof joseErrors.JOSEError) return `the access token is invalid: ${error.message}`;
-  // Not the token's fault (the issuer unreachable, say): still a refusal, but the log says why.
-  return `the access token cannot be checked now: ${errorMessage(error)}`;
+  return `the access token is invalid: ${errorMessage(error)}`;
 }
 
 const PRINCIPAL = 'multiMcpPrincipal';
@@ -278,14 +284,19 @@ export function oauthGuard(server: ResourceServer, log: Logger): RequestHandler 
     try {
       verdict = await server.verify(req.headers.authorization);
     } catch (error) {
-      verdict = { ok: false, status: 401, challenge: '', message: errorMessage(error) };
+      verdict = { ok: false, status: 503, challenge: '', message: errorMessage(error) };
     }
     if (verdict.ok) {
       res.locals[PRINCIPAL] = verdict.principal;
       next();
       return;
     }
-    log.info('mcp request refused: access token', { status: verdict.status, [Field.error]: verdict.message });
+    // Clients routinely try without a token first: only refused tokens are worth an info line.
+    const level = req.headers.authorization === undefined ? 'debug' : 'info';
+    log[level]('mcp request refused: access token', {
+      status: verdict.status,
+      [Field.error]: verdict.message,
+    });
     if (verdict.challenge) res.setHeader('WWW-Authenticate', verdict.challenge);
     sendRpcError(res, verdict.status, RpcCode.refused, verdict.message, requestId(req.body));
   };
