@@ -1,3 +1,4 @@
+import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -138,6 +139,26 @@ describe('OAuth on the MCP endpoint', () => {
     expect(requests.length).toBeGreaterThanOrEqual(2);
     for (const { headers } of requests) expect(headers['authorization']).toBeUndefined();
     expect(JSON.stringify(requests)).not.toContain(token);
+  });
+
+  it('serves a 2026-07-28 (stateless) v2 SDK client with a valid token, and refuses it without one', async () => {
+    const token = await as.token('alice', audience, { scope: 'mcp:tools' });
+    const modern = async (headers: Record<string, string>): Promise<ClientV2> => {
+      const client = new ClientV2(
+        { name: 'oauth-modern', version: '1.0.0' },
+        { versionNegotiation: { mode: 'auto' } },
+      );
+      await client.connect(new HttpV2(new URL(`${proxy.url}/mcp`), { requestInit: { headers } }));
+      return client;
+    };
+    const client = await modern({ Authorization: `Bearer ${token}` });
+    try {
+      expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28');
+      expect((await client.listTools()).tools.map((t) => t.name)).toContain('remote__pid');
+    } finally {
+      await client.close();
+    }
+    await expect(modern({}).then((c) => c.listTools())).rejects.toThrow();
   });
 
   it('serves a legacy SSE client with a valid token', async () => {
