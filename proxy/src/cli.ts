@@ -7,6 +7,8 @@ import { ConfigError, loadConfigFile, resolveDefaultConfigPath, watchConfigFile 
 import type { WatchedToken } from './http/admin-token.js';
 import { watchTokenFile } from './http/admin-token.js';
 import { checkAdminExposure, isLoopbackHost, startHttpFrontDoor } from './http/index.js';
+import type { OAuthSettings } from './http/oauth.js';
+import { OAuthSettingsSchema } from './http/oauth.js';
 import { loadSessionSeal, SessionKeyError } from './http/seal.js';
 import type { LogFormat, LogLevel, Logger } from './log.js';
 import { LOG_FORMATS, LOG_LEVELS, createLogger, errorMessage } from './log.js';
@@ -126,6 +128,33 @@ const program = new Command('multi-mcp')
     'key shared by all replicas: 2025-era session ids are sealed with it, so any replica serves any session',
   )
   .option(
+    '--oauth-issuer <url>',
+    'OAuth authorization server whose JWT access tokens the MCP routes accept (repeatable; turns OAuth on)',
+    collect,
+    [],
+  )
+  .option(
+    '--oauth-audience <url>',
+    "this MCP endpoint's canonical URL: tokens must carry it in aud (RFC 8707)",
+  )
+  .option(
+    '--oauth-jwks-url <url>',
+    "the issuers' signing keys (default: jwks_uri from each issuer's metadata)",
+  )
+  .option('--oauth-scopes <scope>', 'scope every MCP request’s token must carry (repeatable)', collect, [])
+  .option(
+    '--oauth-clock-tolerance-sec <s>',
+    'leeway for exp/nbf against clock skew',
+    integer('--oauth-clock-tolerance-sec', 0, 300),
+    5,
+  )
+  .option(
+    '--oauth-jwks-cooldown-ms <ms>',
+    'after a key set fetch, how long a token with an unknown key id waits for the next one',
+    integer('--oauth-jwks-cooldown-ms', 0, 3_600_000),
+    30_000,
+  )
+  .option(
     '--startup-timeout-ms <ms>',
     'how long lists wait at startup for backends to connect',
     integer('--startup-timeout-ms', 0, 600_000),
@@ -159,6 +188,47 @@ interface CliOptions {
   startupTimeoutMs: number;
   drainTimeoutMs: number;
   sessionKeyFile?: string;
+  oauthIssuer: string[];
+  oauthAudience?: string;
+  oauthJwksUrl?: string;
+  oauthScopes: string[];
+  oauthClockToleranceSec: number;
+  oauthJwksCooldownMs: number;
+}
+
+/** The --oauth-* flags as settings, or undefined when OAuth is off; half a configuration is an error. */
+function oauthFrom(options: CliOptions): OAuthSettings | undefined {
+  const { oauthIssuer: issuers, oauthAudience: audience } = options;
+  const others = options.oauthJwksUrl !== undefined || options.oauthScopes.length > 0;
+  if (issuers.length === 0 && audience === undefined && !others) return undefined;
+  if (issuers.length === 0 || audience === undefined) {
+    throw new ConfigError('OAuth needs both --oauth-issuer and --oauth-audience', [
+      issuers.length === 0
+        ? '--oauth-issuer <url>: the authorization server issuing the access tokens (repeatable)'
+        : '--oauth-audience <url>: the canonical URL clients use for this endpoint, e.g. https://mcp.example.com/mcp',
+    ]);
+  }
+  const parsed = OAuthSettingsSchema.safeParse({
+    issuers,
+    audience,
+    ...(options.oauthJwksUrl !== undefined && { jwksUrl: options.oauthJwksUrl }),
+    scopes: options.oauthScopes,
+    clockToleranceSec: options.oauthClockToleranceSec,
+    jwksCooldownMs: options.oauthJwksCooldownMs,
+  });
+  if (!parsed.success) {
+    throw new ConfigError(
+      'invalid OAuth settings',
+      parsed.error.issues.map((issue) => {
+        const value = issue.path.reduce<unknown>(
+          (at, key) => (at as Record<PropertyKey, unknown>)[key as PropertyKey],
+          { issuers, audience, jwksUrl: options.oauthJwksUrl, scopes: options.oauthScopes },
+        );
+        return `${issue.message} (got ${JSON.stringify(value)})`;
+      }),
+    );
+  }
+  return parsed.data;
 }
 
 /** The token the admin API checks, from --admin-token-file (watched) or --admin-token. */
@@ -179,6 +249,7 @@ async function main(log: Logger, options: CliOptions): Promise<void> {
     ]);
   }
 
+  const oauth = options.transport === 'stdio' ? undefined : oauthFrom(options);
   // Read before anything starts: a bad key must stop the proxy, not surface at the first request.
   const sessionSeal =
     options.sessionKeyFile === undefined ? undefined : await loadSessionSeal(options.sessionKeyFile);
@@ -240,6 +311,7 @@ async function main(log: Logger, options: CliOptions): Promise<void> {
       allowCommands: options.allowCommand,
       ...(adminToken !== undefined && { adminToken }),
       ...(sessionSeal && { sessionSeal }),
+      ...(oauth && { oauth }),
     }).catch(async (error: unknown) => {
       await proxy.close();
       throw error;

@@ -63,4 +63,17 @@ describe('invalid configuration', () => {
     expect(await waitForExit(proc)).not.toBe(0);
     expect(proc.output()).toMatch(/--port must be an integer from 0 to 65535, got "eighty"/);
   });
+
+  it.each([
+    ['an issuer without an audience', ['--oauth-issuer', 'https://as.example'], /--oauth-audience/],
+    [
+      'an audience that is not a URL',
+      ['--oauth-issuer', 'https://as.example', '--oauth-audience', 'mcp.example.com/mcp'],
+      /--oauth-audience: must be an absolute http\(s\) URL \(got "mcp\.example\.com\/mcp"\)/,
+    ],
+  ])('rejects OAuth flags with %s, before serving', async (_what, flags, message) => {
+    const proc = start(process.execPath, [cliPath, '--transport', 'http', '--port', '0', ...flags]);
+    expect(await waitForExit(proc)).toBe(2);
+    expect(proc.output()).toMatch(message);
+  });
 });

@@ -12,6 +12,7 @@ import { withFastPath } from '../gateway/fastpath.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { Logger } from '../log.js';
 import { Field, errorMessage } from '../log.js';
+import { principalOf } from './oauth.js';
 import { requestId, RpcCode, sendRpcError } from './respond.js';
 import type { LiveSession, RestoreMetrics, SessionRefusal } from './restore.js';
 import { createRestorer, notFound } from './restore.js';
@@ -118,7 +119,10 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
   const live = new Map<string, LiveSession>();
 
   /** A session's transport and server, registered (and counted against the cap) under `id`. */
-  const start = async (id: string): Promise<{ entry: LiveSession; session: HttpSession }> => {
+  const start = async (
+    id: string,
+    principal: string | undefined,
+  ): Promise<{ entry: LiveSession; session: HttpSession }> => {
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       maxRequestBodySize: maxBodyBytes,
@@ -133,6 +137,7 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
     const entry: LiveSession = {
       transport,
       server,
+      principal,
       serve: async (req, res) => {
         const parsed = req.body === undefined ? undefined : { parsedBody: req.body as unknown };
         const response = await transport.handleRequest(headersOnly(req), parsed);
@@ -168,8 +173,9 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
       return;
     }
     // The id is chosen before the transport exists so the session counts against the cap at once.
-    const id = restorer?.sealedId(body.params) ?? randomUUID();
-    const { entry, session } = await start(id);
+    const principal = principalOf(res);
+    const id = restorer?.sealedId(body.params, principal) ?? randomUUID();
+    const { entry, session } = await start(id, principal);
     sessions.track(session, res);
     try {
       await entry.serve(req, res);
@@ -186,19 +192,28 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
   };
 
   /** The live session `id`, restored from its sealed id if this replica has never seen it. */
-  const find = async (id: string, req: Request): Promise<LiveSession | SessionRefusal> => {
-    const known = live.get(id);
-    if (known) return known;
-    if (!restorer) return notFound(id);
+  const find = async (id: string, req: Request, res: Response): Promise<LiveSession | SessionRefusal> => {
+    const principal = principalOf(res);
     const version = req.headers['mcp-protocol-version'];
-    return restorer.restore(id, Array.isArray(version) ? version[0] : version);
+    const found =
+      live.get(id) ??
+      (restorer
+        ? await restorer.restore(id, Array.isArray(version) ? version[0] : version, principal)
+        : notFound(id));
+    // With OAuth a session belongs to the subject whose token opened it. To anyone else it does
+    // not exist: the same 404 as an unknown id, so a leaked id tells its holder nothing.
+    if (!('refused' in found) && found.principal !== principal) {
+      log.warn('session id presented with another subject’s token', { [Field.session]: id });
+      return notFound(id);
+    }
+    return found;
   };
 
   const serveLegacy = async (req: Request, res: Response): Promise<void> => {
     const header = req.headers['mcp-session-id'];
     const sessionId = Array.isArray(header) ? header[0] : header;
     if (sessionId !== undefined) {
-      const found = await find(sessionId, req);
+      const found = await find(sessionId, req, res);
       const session = sessions.get(sessionId);
       if ('refused' in found || !session) {
         const refusal = 'refused' in found ? found : notFound(sessionId);

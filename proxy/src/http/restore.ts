@@ -17,6 +17,8 @@ export interface LiveSession {
   server: Server;
   /** Serves one request of the session (its body already parsed by the JSON body parser). */
   serve: (req: HttpRequest, res: HttpResponse) => Promise<void>;
+  /** With OAuth: whose session this is; requests with another subject's token never reach it. */
+  principal: string | undefined;
 }
 
 /** A request for a session that cannot be served: the HTTP status and JSON-RPC error to answer. */
@@ -38,12 +40,13 @@ export function notFound(
 }
 
 /** Why a session id this replica has never seen was not served. */
-export type RestoreFailure = OpenFailure | 'protocol_version' | 'terminated';
+export type RestoreFailure = OpenFailure | 'protocol_version' | 'terminated' | 'other_principal';
 export const RESTORE_FAILURES: readonly RestoreFailure[] = [
   'malformed',
   'auth_failed',
   'protocol_version',
   'terminated',
+  'other_principal',
 ];
 
 export interface RestoreMetrics {
@@ -57,16 +60,23 @@ export interface RestorerOptions {
   /** Makes room for one more session, or says why there is none (what a new session's initialize gets). */
   admit(): string | undefined;
   /** Creates, registers and connects a session's transport and server under `id`. */
-  start(id: string): Promise<{ entry: LiveSession; session: HttpSession }>;
+  start(id: string, principal: string | undefined): Promise<{ entry: LiveSession; session: HttpSession }>;
   metrics?: RestoreMetrics;
   log: Logger;
 }
 
 export interface Restorer {
   /** The sealed id for a new session, or undefined when the handshake is too large to carry. */
-  sealedId(params: InitializeRequest['params']): string | undefined;
-  /** Serves `id` here if it opens: the session is rebuilt from the handshake sealed in it. */
-  restore(id: string, clientProtocolVersion: string | undefined): Promise<LiveSession | SessionRefusal>;
+  sealedId(params: InitializeRequest['params'], principal: string | undefined): string | undefined;
+  /**
+   * Serves `id` here if it opens and was sealed for `principal` (the requester's, with OAuth):
+   * the session is rebuilt from the handshake sealed in it.
+   */
+  restore(
+    id: string,
+    clientProtocolVersion: string | undefined,
+    principal: string | undefined,
+  ): Promise<LiveSession | SessionRefusal>;
   /** `id` was ended with DELETE: this replica will not restore it again. */
   terminated(id: string): void;
 }
@@ -92,12 +102,16 @@ export function createRestorer(options: RestorerOptions): Restorer {
   const ended = new Set<string>();
   let warnedTooLarge = false;
 
-  const sealedId = (params: InitializeRequest['params']): string | undefined => {
+  const sealedId = (
+    params: InitializeRequest['params'],
+    principal: string | undefined,
+  ): string | undefined => {
     const { name, version, title } = params.clientInfo;
     const handshake: SealedHandshake = {
       protocolVersion: params.protocolVersion,
       capabilities: params.capabilities,
       clientInfo: { name, version, ...(title !== undefined && { title }) },
+      ...(principal !== undefined && { principal }),
     };
     const id = seal.seal(handshake);
     if (id.length <= MAX_SEALED_ID_CHARS) return id;
@@ -120,14 +134,17 @@ export function createRestorer(options: RestorerOptions): Restorer {
   const rebuild = async (
     id: string,
     clientVersion: string | undefined,
+    principal: string | undefined,
   ): Promise<LiveSession | SessionRefusal> => {
     if (ended.has(id)) return fail('terminated', notFound(id, 'terminated by the client'));
     const opened = seal.open(id);
     if (!opened.ok) return fail(opened.reason, notFound(id, "not issued with this replica's session key"));
+    // Checked before anything is built: an id presented with another subject's token opens nothing.
+    if (opened.handshake.principal !== principal) return fail('other_principal', notFound(id));
     // A restored session is a session like any other: it counts against the cap and is swept.
     const refusal = options.admit();
     if (refusal) return { refused: refusal, status: 503, code: RpcCode.refused };
-    const { entry } = await options.start(id);
+    const { entry } = await options.start(id, opened.handshake.principal);
     try {
       await replay(entry.transport, id, opened.handshake);
       const negotiated = entry.server.getNegotiatedProtocolVersion();
@@ -155,11 +172,12 @@ export function createRestorer(options: RestorerOptions): Restorer {
 
   return {
     sealedId,
-    restore(id, clientVersion) {
-      // Concurrent first requests (a POST and the GET stream) must share one rebuilt session.
+    restore(id, clientVersion, principal) {
+      // Concurrent first requests (a POST and the GET stream) must share one rebuilt session;
+      // the principal is checked again on the shared result by the caller.
       const inFlight = pending.get(id);
       if (inFlight) return inFlight;
-      const restoring = rebuild(id, clientVersion).finally(() => pending.delete(id));
+      const restoring = rebuild(id, clientVersion, principal).finally(() => pending.delete(id));
       pending.set(id, restoring);
       return restoring;
     },

@@ -19,6 +19,8 @@ export const SealedHandshakeSchema = z.object({
   protocolVersion: z.string().min(1),
   capabilities: z.record(z.string(), z.unknown()),
   clientInfo: z.object({ name: z.string(), version: z.string(), title: z.string().optional() }),
+  /** With OAuth: the issuer and subject the session belongs to (see oauth.ts `Principal.key`). */
+  principal: z.string().optional(),
 });
 export type SealedHandshake = z.infer<typeof SealedHandshakeSchema>;
 

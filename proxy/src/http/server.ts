@@ -23,6 +23,8 @@ import { createMcpRoute } from './mcp.js';
 import type { FrontDoorMetrics } from './metrics.js';
 import { createMetrics } from './metrics.js';
 import { misdirectedMcp } from './misdirected.js';
+import type { OAuthSettings } from './oauth.js';
+import { createResourceServer, oauthGuard, protectedResourceMetadata } from './oauth.js';
 import { sendError } from './respond.js';
 import type { SessionSeal } from './seal.js';
 import { HttpSessions } from './sessions.js';
@@ -51,6 +53,11 @@ export interface HttpOptions {
   now?: () => number;
   /** The key shared by replicas (`--session-key-file`): 2025-era sessions move between them. */
   sessionSeal?: SessionSeal;
+  /**
+   * The MCP routes as an OAuth 2.1 resource server (`--oauth-*`): every MCP request needs a bearer
+   * JWT for this endpoint, and sessions are bound to the token's subject. Admin routes keep their own token.
+   */
+  oauth?: OAuthSettings;
 }
 
 export interface HttpFrontDoor {
@@ -148,6 +155,9 @@ export async function startHttpFrontDoor(
   });
   const sse = createSseRoutes({ gateway: proxy.gateway, sessions, log: httpLog, messagesPath: '/messages' });
   const origin = [originGuard(allowedOrigins), cors(allowedOrigins)];
+  const resourceServer = options.oauth && createResourceServer(options.oauth, httpLog);
+  // Before the body parser: a request without a valid token costs no parsing.
+  const auth: RequestHandler[] = resourceServer ? [oauthGuard(resourceServer, httpLog)] : [];
   const body = jsonBody(options.maxBodyBytes);
   const commandPolicy = allowCommands(options.allowCommands ?? []);
 
@@ -167,9 +177,16 @@ export async function startHttpFrontDoor(
   mcpApp.get('/readyz', readyz(proxy));
   if (!options.admin) mcpApp.get('/metrics', metrics.scrape);
   mcpApp.use(hostGuard(options.host));
-  mcpApp.all('/mcp', ...origin, ...body, mcp.handle);
-  mcpApp.get('/sse', ...origin, sse.stream);
-  mcpApp.all('/messages', ...origin, ...body, sse.messages);
+  if (resourceServer) {
+    const metadata = protectedResourceMetadata(resourceServer);
+    // The bare form, the path-suffixed one for /mcp (RFC 9728 §3.1), and the audience's own if it differs.
+    const wellKnown = '/.well-known/oauth-protected-resource';
+    const paths = new Set([wellKnown, `${wellKnown}/mcp`, new URL(resourceServer.metadataUrl).pathname]);
+    for (const path of paths) mcpApp.get(path, ...origin, metadata);
+  }
+  mcpApp.all('/mcp', ...origin, ...auth, ...body, mcp.handle);
+  mcpApp.get('/sse', ...origin, ...auth, sse.stream);
+  mcpApp.all('/messages', ...origin, ...auth, ...body, sse.messages);
   mcpApp.use(misdirectedMcp());
   // After the MCP routes, so MCP requests (the hot path) never walk the admin router's layers.
   if (!options.admin) mcpApp.use(...adminRoutes(options.host));

@@ -4,6 +4,7 @@ import { withFastPath } from '../gateway/fastpath.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { Logger } from '../log.js';
 import { Field, errorMessage } from '../log.js';
+import { principalOf } from './oauth.js';
 import { requestId, RpcCode, sendError, sendRpcError } from './respond.js';
 import type { HttpSessions } from './sessions.js';
 
@@ -33,7 +34,7 @@ const DEFAULT_KEEP_ALIVE_MS = 15_000;
 export function createSseRoutes(options: SseRouteOptions): SseRoutes {
   const { gateway, sessions } = options;
   const log = options.log.with({ [Field.transport]: 'sse' });
-  const transports = new Map<string, SSEServerTransport>();
+  const transports = new Map<string, { transport: SSEServerTransport; principal: string | undefined }>();
   const keepAliveMs = options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
 
   const stream: RequestHandler = async (req, res) => {
@@ -58,7 +59,7 @@ export function createSseRoutes(options: SseRouteOptions): SseRoutes {
         transports.delete(id);
         sessions.forget(id);
       };
-      transports.set(id, transport);
+      transports.set(id, { transport, principal: principalOf(res) });
       const session = sessions.add(id, 'sse', () => server.close());
       sessions.track(session, res);
       await server.connect(withFastPath(transport, relayedFor));
@@ -81,9 +82,13 @@ export function createSseRoutes(options: SseRouteOptions): SseRoutes {
       );
       return;
     }
-    const transport = transports.get(sessionId);
+    const entry = transports.get(sessionId);
     const session = sessions.get(sessionId);
-    if (!transport || !session) {
+    // With OAuth, posting into another subject's stream looks like posting into none.
+    const owned = entry !== undefined && entry.principal === principalOf(res);
+    if (entry && !owned)
+      log.warn('session id presented with another subject’s token', { [Field.session]: sessionId });
+    if (!entry || !owned || !session) {
       sendRpcError(
         res,
         404,
@@ -95,7 +100,7 @@ export function createSseRoutes(options: SseRouteOptions): SseRoutes {
     }
     try {
       sessions.track(session, res);
-      await transport.handlePostMessage(req, res, req.body);
+      await entry.transport.handlePostMessage(req, res, req.body);
     } catch (error) {
       log.debug('sse message failed', { [Field.session]: sessionId, [Field.error]: errorMessage(error) });
       if (!res.headersSent)
