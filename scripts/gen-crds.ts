@@ -1,6 +1,6 @@
 /**
- * `npm run gen:crds`: writes crds/*.yaml, and the same files into the Helm chart's crds/ (helm cannot read
- * outside the chart), from the operator's zod schemas (operator/src/api). The files are committed;
+ * `npm run gen:crds`: writes crds/*.yaml, and the same files into the Helm chart's crds/ and the kustomize
+ * base config/crd (neither reads outside its own directory), from the operator's zod schemas (operator/src/api). The files are committed;
  * operator/src/api/crd.test.ts fails when they differ from what this generates.
  * `--check` only compares and exits 1 on drift (for CI and pre-commit hooks).
  */
@@ -12,6 +12,7 @@ import { mcpServerCrd } from '../operator/src/api/crd.js';
 
 export const crdsDir = fileURLToPath(new URL('../crds', import.meta.url));
 export const chartCrdsDir = fileURLToPath(new URL('../charts/multi-mcp/crds', import.meta.url));
+export const kustomizeCrdsDir = fileURLToPath(new URL('../config/crd', import.meta.url));
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 const HEADER =
@@ -28,7 +29,7 @@ export function renderCrds(): Map<string, string> {
 function main(): void {
   const check = process.argv.includes('--check');
   let stale = 0;
-  for (const [path, content] of [crdsDir, chartCrdsDir].flatMap((dir) =>
+  for (const [path, content] of [crdsDir, chartCrdsDir, kustomizeCrdsDir].flatMap((dir) =>
     [...renderCrds()].map(([name, text]) => [join(dir, name), text] as const),
   )) {
     let current: string | undefined;
@@ -46,7 +47,7 @@ function main(): void {
     }
   }
   if (check && stale > 0) process.exit(1);
-  if (stale === 0) console.error('crds/ and charts/multi-mcp/crds/ are up to date');
+  if (stale === 0) console.error('crds/, charts/multi-mcp/crds/ and config/crd/ are up to date');
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main();

@@ -66,9 +66,9 @@ describe('charts/multi-mcp', () => {
     expect(admin.spec.ports.map((p) => p.name)).toEqual(['admin']);
 
     const operator = podSpec(findManifest(objects, 'Deployment', 'mm-multi-mcp-operator')).containers[0];
-    expect(operator?.args).toContain('--proxy-service=gw/mm-multi-mcp-proxy-admin');
+    expect(operator?.args).toContain('--proxy-service=$(POD_NAMESPACE)/mm-multi-mcp-proxy-admin');
     expect(operator?.args).toContain('--proxy-port-name=admin');
-    expect(operator?.args).toContain('--stdio-namespaces=gw');
+    expect(operator?.args).toContain('--stdio-namespaces=$(POD_NAMESPACE)');
     expect(operator?.args).not.toContain('--no-leader-elect');
 
     const proxy = podSpec(findManifest(objects, 'Deployment', 'mm-multi-mcp-proxy'));
@@ -199,7 +199,7 @@ describe('charts/multi-mcp', () => {
         spec: { template: { spec: { containers: { args: string[] }[] } } };
       }>(['get', '-n', ns, 'deployment', 'mm-multi-mcp-operator']);
       expect(deploy.spec.template.spec.containers[0]?.args).toContain(
-        `--proxy-service=${ns}/mm-multi-mcp-proxy-admin`,
+        '--proxy-service=$(POD_NAMESPACE)/mm-multi-mcp-proxy-admin',
       );
     } finally {
       // Cluster-scoped objects outlive the namespace; the NodePort would block the next install.

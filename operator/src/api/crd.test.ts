@@ -2,12 +2,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { chartCrdsDir, crdsDir, renderCrds } from '../../../scripts/gen-crds.js';
+import { chartCrdsDir, crdsDir, kustomizeCrdsDir, renderCrds } from '../../../scripts/gen-crds.js';
 import { mcpServerCrd } from './crd.js';
 
 describe('generated CRD', () => {
-  it('crds/ and charts/multi-mcp/crds/ match what npm run gen:crds generates from the schema', () => {
-    for (const dir of [crdsDir, chartCrdsDir]) {
+  it('crds/, charts/multi-mcp/crds/ and config/crd/ match what npm run gen:crds generates from the schema', () => {
+    for (const dir of [crdsDir, chartCrdsDir, kustomizeCrdsDir]) {
       for (const [file, content] of renderCrds()) {
         let committed = '';
         try {
