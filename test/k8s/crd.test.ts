@@ -46,7 +46,7 @@ describe('the McpServer CRD on the real API server', () => {
       '--dry-run=server',
       '-n',
       ns,
-      '-f',
+      '-k',
       join(repoRoot, 'config/samples'),
     ]);
     for (const name of ['calculator', 'everything', 'weather'])

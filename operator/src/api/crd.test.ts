@@ -2,19 +2,23 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { crdsDir, renderCrds } from '../../../scripts/gen-crds.js';
+import { chartCrdsDir, crdsDir, kustomizeCrdsDir, renderCrds } from '../../../scripts/gen-crds.js';
 import { mcpServerCrd } from './crd.js';
 
 describe('generated CRD', () => {
-  it('crds/ matches what npm run gen:crds generates from the schema', () => {
-    for (const [file, content] of renderCrds()) {
-      let committed = '';
-      try {
-        committed = readFileSync(join(crdsDir, file), 'utf8');
-      } catch {
-        // Missing counts as stale.
+  it('crds/, charts/multi-mcp/crds/ and config/crd/ match what npm run gen:crds generates from the schema', () => {
+    for (const dir of [crdsDir, chartCrdsDir, kustomizeCrdsDir]) {
+      for (const [file, content] of renderCrds()) {
+        let committed = '';
+        try {
+          committed = readFileSync(join(dir, file), 'utf8');
+        } catch {
+          // Missing counts as stale.
+        }
+        expect(committed, `${dir}/${file} is stale: run npm run gen:crds and commit the result`).toBe(
+          content,
+        );
       }
-      expect(committed, `crds/${file} is stale: run npm run gen:crds and commit the result`).toBe(content);
     }
   });
 
