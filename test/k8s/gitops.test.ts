@@ -8,6 +8,9 @@ import { parse } from 'yaml';
 import { repoRoot } from '../e2e/support/paths.js';
 import { freshNamespace, kubectl, kubectlJson } from '../harness/k8s.js';
 import { run } from '../harness/kubectl.js';
+import type { McpServer } from '../../operator/src/api/index.js';
+import { Reason } from '../../operator/src/controller/conditions.js';
+import { statusFor } from '../../operator/src/controller/status.js';
 
 // How GitOps tools judge McpServers read back from the real API server, with the status the
 // operator would write: gitops/argocd/health.lua in the Lua engine Argo CD embeds (gopher-lua),
@@ -48,7 +51,7 @@ const condition = (type: string, status: 'True' | 'False', reason: string, messa
 /** McpServers in each state the operator reports, read back from the API server. */
 async function realMcpServers(): Promise<{ metadata: { name: string } }[]> {
   const ns = await freshNamespace('gitops');
-  const names = ['fresh', 'ready', 'stale', 'partial', 'failed', 'disabled'];
+  const names = ['fresh', 'ready', 'stale', 'partial', 'failed', 'disabled', 'refused'];
   await kubectl(['apply', '-n', ns, '-f', '-'], {
     input: names
       .map((name) =>
@@ -103,6 +106,23 @@ async function realMcpServers(): Promise<{ metadata: { name: string } }[]> {
     conditions: [synced2, condition('Ready', 'False', 'Disabled', 'spec.disabled is true')],
   });
 
+  // The one the operator refused, with the status its own code writes for that (not a hand-made one).
+  const refused = await kubectlJson<McpServer>(['get', 'mcps', 'refused', '-n', ns]);
+  await setStatus(
+    'refused',
+    statusFor(
+      refused,
+      {
+        kind: 'rejected',
+        backendName: `${ns}_refused`,
+        reason: Reason.ReferenceNotFound,
+        message: 'Secret "weather-token" not found',
+      },
+      [],
+      'multi-mcp/multi-mcp-admin',
+    ),
+  );
+
   const list = await kubectlJson<{ items: { metadata: { name: string } }[] }>(['get', 'mcps', '-n', ns]);
   return list.items;
 }
@@ -128,6 +148,7 @@ describe('the Argo CD health check for McpServer', () => {
       },
       failed: { status: 'Degraded', message: 'ready on 0/2 replicas; a: spawn node ENOENT' },
       disabled: { status: 'Suspended', message: 'spec.disabled is true' },
+      refused: { status: 'Degraded', message: 'Secret "weather-token" not found' },
     });
   });
 });
@@ -145,10 +166,12 @@ describe('kstatus (Flux health checks) on McpServer', () => {
         message: 'McpServer generation is 2, but latest observed generation is 1',
       },
       partial: { status: 'InProgress', message: 'ready on 1/2 replicas' },
-      // kstatus says Failed only for a Stalled=True condition, which the operator does not set:
-      // Flux waits for its timeout on a failed server, then reports this message.
+      // kstatus says Failed only for a Stalled=True condition. The operator sets it when waiting
+      // cannot help (a refused spec, a prefix conflict); a backend that fails is retried, so Flux
+      // waits for its timeout on it, then reports this message.
       failed: { status: 'InProgress', message: 'ready on 0/2 replicas; a: spawn node ENOENT' },
       disabled: { status: 'InProgress', message: 'spec.disabled is true' },
+      refused: { status: 'Failed', message: 'Secret "weather-token" not found' },
     });
   });
 });

@@ -6,6 +6,11 @@ export const ConditionType = {
   Synced: 'Synced',
   Ready: 'Ready',
   Conflict: 'Conflict',
+  /**
+   * kstatus's word for "will not progress without a change" (Flux's Failed): set while the spec is
+   * refused or its prefix is held by another server, since neither heals by waiting.
+   */
+  Stalled: 'Stalled',
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 
@@ -71,6 +76,7 @@ const ORDER: string[] = [
   ConditionType.Synced,
   ConditionType.Ready,
   ConditionType.Conflict,
+  ConditionType.Stalled,
 ];
 const order = (type: string): number => {
   const i = ORDER.indexOf(type);

@@ -101,6 +101,35 @@ describe('statusFor', () => {
     expect(cond(none, 'Synced')?.message).toContain('sys/admin');
   });
 
+  it('is Stalled (kstatus Failed) while refused or in conflict, and no longer once served', () => {
+    const replicas = [replica('a', 'h1', report('failed', [], 'spawn node ENOENT'))];
+    const refused = statusFor(
+      server,
+      {
+        kind: 'rejected',
+        backendName: 'apps_weather',
+        reason: 'ReferenceNotFound',
+        message: 'Secret "x" not found',
+      },
+      replicas,
+      'sys/admin',
+      now,
+    );
+    expect(cond(refused, 'Stalled')).toMatchObject({ status: 'True', message: 'Secret "x" not found' });
+    const conflict = statusFor(
+      server,
+      { kind: 'conflict', backendName: 'apps_weather', prefix: 'weather', heldBy: 'other/weather' },
+      replicas,
+      'sys/admin',
+      now,
+    );
+    expect(cond(conflict, 'Stalled')).toMatchObject({ status: 'True', reason: 'PrefixConflict' });
+    // A failing backend is retried by the proxy: not stalled, and a served one drops the condition.
+    const failing = statusFor({ ...server, status: refused }, served, replicas, 'sys/admin', now);
+    expect(cond(failing, 'Ready')).toMatchObject({ status: 'False', reason: 'BackendFailed' });
+    expect(cond(failing, 'Stalled')).toBeUndefined();
+  });
+
   it('keeps lastTransitionTime while a condition keeps its status', () => {
     const first = statusFor(
       server,

@@ -92,6 +92,12 @@ export function statusFor(
       reason: Reason.NotAccepted,
       message: evaluation.message,
     });
+    set({
+      type: ConditionType.Stalled,
+      status: 'True',
+      reason: evaluation.reason,
+      message: evaluation.message,
+    });
     conditions = removeCondition(conditions, ConditionType.Conflict);
     return {
       ...base,
@@ -117,6 +123,7 @@ export function statusFor(
     set({ type: ConditionType.Synced, status: 'False', reason: Reason.PrefixConflict, message });
     set({ type: ConditionType.Ready, status: 'False', reason: Reason.PrefixConflict, message });
     set({ type: ConditionType.Conflict, status: 'True', reason: Reason.PrefixConflict, message });
+    set({ type: ConditionType.Stalled, status: 'True', reason: Reason.PrefixConflict, message });
     return {
       ...base,
       conditions,
@@ -127,6 +134,7 @@ export function statusFor(
     };
   }
   conditions = removeCondition(conditions, ConditionType.Conflict);
+  conditions = removeCondition(conditions, ConditionType.Stalled);
 
   const views = replicaViews(states, evaluation.backendName, evaluation.hash);
   const synced = views.filter((v) => v.synced);
