@@ -10,6 +10,8 @@ export const CLOSE_GRACE_MS = 3_000;
 export interface Listening {
   /** `http://host:port`, with the port actually bound (useful with port 0). */
   url: string;
+  /** Requests being answered, event streams (GETs, which never end on their own) excepted. */
+  callsInFlight(): number;
   /**
    * Stops accepting connections, runs `beforeDrain` (ending sessions and streams), gives requests
    * still being answered a grace period, then cuts whatever is left. Idempotent.
@@ -34,10 +36,14 @@ export async function listen(
   const server = createServer(app);
   // Requests still being answered; on close, sockets with none are cut at once, the rest get a grace period.
   let inFlight = 0;
+  let calls = 0;
   let drained: (() => void) | undefined;
-  server.on('request', (_req, res) => {
+  server.on('request', (req, res) => {
     inFlight++;
+    const call = req.method !== 'GET';
+    if (call) calls++;
     res.once('close', () => {
+      if (call) calls--;
       if (--inFlight === 0) drained?.();
     });
   });
@@ -93,5 +99,5 @@ export async function listen(
     return closing;
   };
 
-  return { url: `http://${hostForUrl}:${bound}`, close };
+  return { url: `http://${hostForUrl}:${bound}`, callsInFlight: () => calls, close };
 }

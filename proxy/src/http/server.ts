@@ -92,23 +92,11 @@ const isAdminPath = (path: string): boolean =>
   path === '/ui' ||
   path.startsWith('/ui/');
 
-/** Requests being answered on a listener, event streams (GETs, which never end on their own) excepted. */
-interface CallCounter {
-  calls: number;
-}
-
-function newApp(metrics: FrontDoorMetrics, counter: CallCounter): Express {
+function newApp(metrics: FrontDoorMetrics): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(metrics.middleware);
-  app.use((req, res, next) => {
-    if (req.method !== 'GET') {
-      counter.calls++;
-      res.once('close', () => counter.calls--);
-    }
-    next();
-  });
   return app;
 }
 
@@ -171,8 +159,7 @@ export async function startHttpFrontDoor(
     ];
   };
 
-  const counter: CallCounter = { calls: 0 };
-  const mcpApp = newApp(metrics, counter);
+  const mcpApp = newApp(metrics);
   mcpApp.get('/healthz', healthz);
   mcpApp.get('/readyz', readyz(proxy));
   if (!options.admin) mcpApp.get('/metrics', metrics.scrape);
@@ -216,7 +203,7 @@ export async function startHttpFrontDoor(
 
   let adminListener: Listening | undefined;
   if (options.admin) {
-    const adminApp = newApp(metrics, counter);
+    const adminApp = newApp(metrics);
     adminApp.get('/healthz', healthz);
     adminApp.get('/readyz', readyz(proxy));
     adminApp.get('/metrics', metrics.scrape);
@@ -247,7 +234,7 @@ export async function startHttpFrontDoor(
     url: mcpListener.url,
     adminUrl: adminListener?.url ?? mcpListener.url,
     stopAdmitting: () => sessions.stopAdmitting(),
-    callsInFlight: () => counter.calls,
+    callsInFlight: () => mcpListener.callsInFlight() + (adminListener?.callsInFlight() ?? 0),
     close,
   };
 }
