@@ -78,6 +78,19 @@ export function statusFor(
     transport: transportOf(server, states, evaluation.backendName),
   };
 
+  /** Refused or in conflict: waiting cannot help (kstatus Stalled), and no replica serves it. */
+  const servesNothing = (reason: Reason, message: string): McpServerStatus => {
+    set({ type: ConditionType.Stalled, status: 'True', reason, message });
+    return {
+      ...base,
+      conditions,
+      synced: `0/${total}`,
+      replicas: { synced: 0, total },
+      toolCount: 0,
+      lastError: message,
+    };
+  };
+
   if (evaluation.kind === 'rejected') {
     set({
       type: ConditionType.Accepted,
@@ -92,21 +105,8 @@ export function statusFor(
       reason: Reason.NotAccepted,
       message: evaluation.message,
     });
-    set({
-      type: ConditionType.Stalled,
-      status: 'True',
-      reason: evaluation.reason,
-      message: evaluation.message,
-    });
     conditions = removeCondition(conditions, ConditionType.Conflict);
-    return {
-      ...base,
-      conditions,
-      synced: `0/${total}`,
-      replicas: { synced: 0, total },
-      toolCount: 0,
-      lastError: evaluation.message,
-    };
+    return servesNothing(evaluation.reason, evaluation.message);
   }
 
   set({
@@ -123,15 +123,7 @@ export function statusFor(
     set({ type: ConditionType.Synced, status: 'False', reason: Reason.PrefixConflict, message });
     set({ type: ConditionType.Ready, status: 'False', reason: Reason.PrefixConflict, message });
     set({ type: ConditionType.Conflict, status: 'True', reason: Reason.PrefixConflict, message });
-    set({ type: ConditionType.Stalled, status: 'True', reason: Reason.PrefixConflict, message });
-    return {
-      ...base,
-      conditions,
-      synced: `0/${total}`,
-      replicas: { synced: 0, total },
-      toolCount: 0,
-      lastError: message,
-    };
+    return servesNothing(Reason.PrefixConflict, message);
   }
   conditions = removeCondition(conditions, ConditionType.Conflict);
   conditions = removeCondition(conditions, ConditionType.Stalled);
