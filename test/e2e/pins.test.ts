@@ -82,6 +82,11 @@ describe('first-seen pins, quarantine and approval', () => {
           tools: { overrides: { stable: { name: 'say', description: 'Say the message back' } } },
         },
         spare: fixture('drifting.ts', ...spareArgs),
+        // Two likely mistakes: a filter written against the new name, an override key that is no tool.
+        typo: {
+          ...fixture('drifting.ts'),
+          tools: { include: ['say'], overrides: { stable: { name: 'say' }, missing: { description: 'x' } } },
+        },
       },
     });
   const flags = ['--pin-policy', 'first-seen', '--state-dir', stateDir];
@@ -105,6 +110,21 @@ describe('first-seen pins, quarantine and approval', () => {
     expect(stable).toMatchObject({ exposed: 'dict__say', state: 'listed', pinSource: 'first-seen' });
     expect(stable?.hash).toMatch(HASH);
     expect(stable?.pin).toBe(stable?.hash);
+  });
+
+  it('says that filters match original names, and names an override key the backend does not list', async () => {
+    const { client } = await connect(proxy);
+    expect((await toolNames(client)).filter((n) => n.startsWith('typo__'))).toEqual([]);
+    await waitForOutput(
+      proxy,
+      /WARN +tool "stable" \(renamed "say" by tools.overrides\) is filtered out: tools.include\/exclude match original names backend=typo/,
+      5_000,
+    );
+    await waitForOutput(
+      proxy,
+      /WARN +tools.overrides names "missing", which the backend does not list \(keys are original names\) backend=typo/,
+      5_000,
+    );
   });
 
   it('quarantines a tool whose definition changed, refuses its calls, counts and logs it', async () => {
