@@ -1,6 +1,7 @@
 -- Argo CD health check for multi-mcp.io/McpServer, from the status the operator writes.
 -- Healthy: Ready on every proxy replica. Progressing: the operator has not yet seen this
--- generation, or is still connecting / partially synced. Degraded: not Ready, with its message.
+-- generation, or is still connecting / partially synced. Degraded: not Ready, with its message,
+-- or tools quarantined because their definition no longer matches their pin (ToolsDrifted).
 -- Suspended: spec.disabled.
 local hs = {}
 local function condition(kind)
@@ -27,6 +28,12 @@ local synced = condition("Synced")
 if ready == nil then
   hs.status = "Progressing"
   hs.message = "Waiting for the Ready condition"
+  return hs
+end
+local drifted = condition("ToolsDrifted")
+if drifted ~= nil and drifted.status == "True" then
+  hs.status = "Degraded"
+  hs.message = drifted.message or "tools quarantined: their definition changed since it was pinned"
   return hs
 end
 if ready.status == "True" then

@@ -2,6 +2,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import type { PinPolicy } from './catalog/pins.js';
+import { PIN_POLICIES } from './catalog/pins.js';
 import type { ConfigWatcher } from './config/index.js';
 import { ConfigError, loadConfigFile, resolveDefaultConfigPath, watchConfigFile } from './config/index.js';
 import type { WatchedToken } from './http/admin-token.js';
@@ -154,6 +156,18 @@ const program = new Command('multi-mcp')
     integer('--oauth-jwks-cooldown-ms', 0, 3_600_000),
     30_000,
   )
+  .addOption(
+    new Option(
+      '--pin-policy <policy>',
+      'tools without a pin: off lists them, first-seen pins the definition first seen, strict holds them back',
+    )
+      .choices(PIN_POLICIES)
+      .default('off'),
+  )
+  .option(
+    '--state-dir <dir>',
+    'where first-seen and approved pins are kept across restarts (<dir>/pins/<backend>.json)',
+  )
   .option(
     '--startup-timeout-ms <ms>',
     'how long lists wait at startup for backends to connect',
@@ -194,6 +208,8 @@ interface CliOptions {
   oauthScopes: string[];
   oauthClockToleranceSec: number;
   oauthJwksCooldownMs: number;
+  pinPolicy: PinPolicy;
+  stateDir?: string;
 }
 
 /** The --oauth-* flags as settings, or undefined when OAuth is off; half a configuration is an error. */
@@ -277,7 +293,13 @@ async function main(log: Logger, options: CliOptions): Promise<void> {
     log,
     naming: { separator: options.separator, maxLength: options.maxNameLength },
     drainMs: options.drainTimeoutMs,
+    pins: { policy: options.pinPolicy, stateDir: options.stateDir },
   });
+  if (options.pinPolicy === 'first-seen' && options.stateDir === undefined) {
+    log.warn(
+      '--pin-policy first-seen without --state-dir: pins are recorded in memory and forgotten on restart',
+    );
+  }
   await proxy.registry.sync(FILE_OWNER, config.backends);
   const ready = proxy.markReadyWhenSettled(options.startupTimeoutMs);
   const watcher = await watchConfig(config.path === '(none)' ? undefined : config.path, proxy, log);

@@ -2,6 +2,8 @@ import type { CatalogStore } from './catalog/store.js';
 import type { ReloadOutcome } from './config/watch.js';
 import { createCatalogStore } from './catalog/store.js';
 import type { NamingOptions } from './catalog/names.js';
+import type { PinPolicy } from './catalog/pins.js';
+import { PinBook } from './catalog/pins.js';
 import type { Gateway } from './gateway/gateway.js';
 import { createGateway } from './gateway/gateway.js';
 import { RelayStats } from './gateway/relay-stats.js';
@@ -17,12 +19,16 @@ export interface ProxyOptions {
   /** How long a removed or replaced backend may finish its calls in flight (default 10 s). */
   drainMs?: number;
   instructions?: string;
+  /** Pinned tool definitions: policy for unpinned tools and where records persist (default: off, memory). */
+  pins?: { policy: PinPolicy; stateDir?: string | undefined };
 }
 
 /** The proxy's parts, wired once: config owners feed the registry, the catalog follows it, the gateway serves it. */
 export interface Proxy {
   registry: Registry;
   catalog: CatalogStore;
+  /** Recorded pins (first-seen, approved) and drift counts. */
+  pins: PinBook;
   gateway: Gateway;
   /** Relayed requests per backend, method and outcome, with latencies. */
   relayStats: RelayStats;
@@ -58,13 +64,19 @@ export function createProxy(options: ProxyOptions): Proxy {
     ...(options.backoff && { backoff: options.backoff }),
     ...(options.drainMs !== undefined && { drainMs: options.drainMs }),
   });
-  const catalog = createCatalogStore(registry, options.naming, options.log);
+  const pins = new PinBook({
+    policy: options.pins?.policy ?? 'off',
+    stateDir: options.pins?.stateDir,
+    log: options.log,
+  });
+  const catalog = createCatalogStore(registry, options.naming, options.log, pins);
   gateway.attach(registry, catalog);
   registry.onChange(() => relayStats.retain(new Set(registry.backends().map((b) => b.name))));
 
   return {
     registry,
     catalog,
+    pins,
     gateway,
     relayStats,
     isReady: () => ready,

@@ -80,6 +80,27 @@ describe('status page in a real browser', () => {
     writeFileSync(join(artifacts, 'status-page.png'), await page.screenshot());
   });
 
+  it('shows a tool quarantined because its definition no longer matches its pin, and how to approve it', async () => {
+    const added = await fetch(`${proxy.url}/mcp_servers/dict`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        ...fixture('drifting.ts'),
+        tools: { pins: { lookup: `sha256:${'0'.repeat(64)}` } },
+      }),
+      signal: AbortSignal.timeout(SHOWN_MS),
+    });
+    expect(added.status).toBe(201);
+    await page.waitFor(
+      `document.querySelector('[data-backend="dict"] .error')?.innerText.includes('quarantined, definition changed since pinned: lookup')`,
+      SHOWN_MS,
+      "dict's quarantined tool",
+    );
+    expect(
+      await page.evaluate<string>(`document.querySelector('[data-backend="dict"]').innerText`),
+    ).toContain('POST /mcp_servers/dict/pins');
+  });
+
   it('shows a backend added through the admin API without a reload', async () => {
     await page.evaluate('window.__notReloaded = true');
     const added = await fetch(`${proxy.url}/mcp_servers`, {

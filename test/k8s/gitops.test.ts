@@ -35,6 +35,9 @@ const judge = async (bin: string, args: string[]) => {
   );
 };
 
+const DRIFT_MESSAGE =
+  'quarantined because their definition changed since it was pinned: lookup (now sha256:… on proxy-a)';
+
 interface Health {
   status: string;
   message: string;
@@ -51,7 +54,7 @@ const condition = (type: string, status: 'True' | 'False', reason: string, messa
 /** McpServers in each state the operator reports, read back from the API server. */
 async function realMcpServers(): Promise<{ metadata: { name: string } }[]> {
   const ns = await freshNamespace('gitops');
-  const names = ['fresh', 'ready', 'stale', 'partial', 'failed', 'disabled', 'refused'];
+  const names = ['fresh', 'ready', 'stale', 'partial', 'failed', 'disabled', 'refused', 'drifted'];
   await kubectl(['apply', '-n', ns, '-f', '-'], {
     input: names
       .map((name) =>
@@ -99,6 +102,14 @@ async function realMcpServers(): Promise<{ metadata: { name: string } }[]> {
     conditions: [
       synced2,
       condition('Ready', 'False', 'BackendFailed', 'ready on 0/2 replicas; a: spawn node ENOENT'),
+    ],
+  });
+  await setStatus('drifted', {
+    observedGeneration: 1,
+    conditions: [
+      synced2,
+      condition('Ready', 'True', 'Ready', 'connected on 2/2 replicas, 3 tools'),
+      condition('ToolsDrifted', 'True', 'DefinitionChanged', DRIFT_MESSAGE),
     ],
   });
   await setStatus('disabled', {
@@ -149,6 +160,8 @@ describe('the Argo CD health check for McpServer', () => {
       failed: { status: 'Degraded', message: 'ready on 0/2 replicas; a: spawn node ENOENT' },
       disabled: { status: 'Suspended', message: 'spec.disabled is true' },
       refused: { status: 'Degraded', message: 'Secret "weather-token" not found' },
+      // Connected, but serving less than was reviewed: someone has to look.
+      drifted: { status: 'Degraded', message: DRIFT_MESSAGE },
     });
   });
 });
@@ -172,6 +185,8 @@ describe('kstatus (Flux health checks) on McpServer', () => {
       failed: { status: 'InProgress', message: 'ready on 0/2 replicas; a: spawn node ENOENT' },
       disabled: { status: 'InProgress', message: 'spec.disabled is true' },
       refused: { status: 'Failed', message: 'Secret "weather-token" not found' },
+      // kstatus reads Ready/Stalled/Reconciling only: drift is for alerts on ToolsDrifted (and Argo CD).
+      drifted: { status: 'Current', message: 'Resource is Ready' },
     });
   });
 });

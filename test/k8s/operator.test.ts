@@ -18,6 +18,7 @@ import { createNetNamespace } from '../harness/netns.js';
 
 const operatorBin = join(repoRoot, 'operator/dist/main.js');
 const calculator = join(repoRoot, 'test/fixtures/servers/calculator.ts');
+const drifting = join(repoRoot, 'test/fixtures/servers/drifting.ts');
 const TOKEN = 'operator-test-admin-token';
 const RESYNC_SECONDS = 2;
 // Bounds derived from the operator's settings: a change is pushed at once; a replica that came back
@@ -41,6 +42,7 @@ interface McpServerObject {
     synced?: string;
     toolCount?: number;
     tools?: string[];
+    toolDefinitions?: { name: string; exposed?: string; hash: string; state: string }[];
     prefix?: string;
     transport?: string;
     serverInfo?: { name: string; version: string; protocolVersion?: string };
@@ -350,6 +352,59 @@ describe('the operator, end to end on a real control plane', () => {
       toolCount: 2,
       tools: ['math__add', 'math__multiply'],
     });
+  });
+
+  it('quarantines a tool whose pin in spec.tools.pins does not match, says so in ToolsDrifted, and serves it once the right hash is committed', async () => {
+    const wrong = `sha256:${'0'.repeat(64)}`;
+    const dict = (tools: Record<string, unknown>) =>
+      mcps('dict', { command: process.execPath, args: ['--import', 'tsx', drifting], cwd: repoRoot, tools });
+    const overrides = { stable: { name: 'say', description: 'Say the message back' } };
+    // The API server itself refuses a malformed pin (the CRD's pattern), before the operator sees it.
+    const refused = await apply(appsNs, [dict({ pins: { lookup: 'sha256:abc' } })]).catch((e: Error) => e);
+    expect(String(refused)).toMatch(/spec\.tools\.pins\.lookup/);
+
+    await apply(appsNs, [dict({ overrides, pins: { lookup: wrong } })]);
+    const drifted = await waitFor(
+      'ToolsDrifted=True on dict, from both replicas',
+      async () => {
+        const obj = await get(appsNs, 'dict');
+        const c = condition(obj, 'ToolsDrifted');
+        // One replica may report before the other: wait until both quarantine it.
+        return c?.status === 'True' && c.message.includes('proxy-a, proxy-b') && obj;
+      },
+      { timeoutMs: HEAL_MS },
+    );
+    const current = drifted.status?.toolDefinitions?.find((t) => t.name === 'lookup');
+    expect(current).toMatchObject({ state: 'drifted', exposed: 'dict__lookup' });
+    expect(condition(drifted, 'ToolsDrifted')?.message).toContain(
+      `lookup (now ${current?.hash} on proxy-a, proxy-b)`,
+    );
+    for (const p of proxies) {
+      const names = await toolNames(p);
+      expect(names).toContain('dict__say');
+      expect(names).not.toContain('dict__lookup');
+      expect(names).not.toContain('dict__stable');
+    }
+
+    // Approval the GitOps way: the hash from status, committed to the spec.
+    await apply(appsNs, [dict({ overrides, pins: { lookup: current?.hash } })]);
+    await waitFor(
+      'ToolsDrifted=False on dict',
+      async () => condition(await get(appsNs, 'dict'), 'ToolsDrifted')?.status === 'False',
+      { timeoutMs: HEAL_MS },
+    );
+    for (const p of proxies) {
+      await waitFor(
+        `dict__lookup listed on ${p.id}`,
+        async () => (await toolNames(p)).includes('dict__lookup'),
+        {
+          timeoutMs: CHANGE_MS,
+        },
+      );
+      const result = await (await client(p)).callTool({ name: 'dict__say', arguments: { message: 'hi' } });
+      expect(result.content).toEqual([{ type: 'text', text: 'hi' }]);
+    }
+    await kubectl(['delete', '-n', appsNs, 'mcps', 'dict', '--wait=false']);
   });
 
   it('refuses stdio outside the allowed namespaces, saying how to allow it', async () => {

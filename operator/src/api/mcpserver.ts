@@ -1,4 +1,4 @@
-import { HttpUrlSchema, PrefixSchema, ToolFilterSchema } from '@multi-mcp/proxy/contract';
+import { BackendToolsSchema, HttpUrlSchema, PrefixSchema } from '@multi-mcp/proxy/contract';
 import { z } from 'zod';
 import type { Invariant } from './cel.js';
 import { celExactlyOne, present, withInvariants } from './cel.js';
@@ -149,7 +149,9 @@ const SpecObjectSchema = z.object({
   prefix: PrefixSchema.max(64)
     .optional()
     .describe('exposed names are <prefix>__<tool>; default: the resource name; "" exposes names unchanged'),
-  tools: ToolFilterSchema.optional().describe('glob patterns on original tool names'),
+  tools: BackendToolsSchema.optional().describe(
+    'per-tool settings keyed by original tool names: include/exclude globs, overrides {name, description}, pins {"<tool>": "sha256:…"}',
+  ),
   timeoutSeconds: z.int().min(1).max(3600).optional().describe('per-request timeout'),
   disabled: z.boolean().optional().describe('keep the definition but serve nothing'),
 });
@@ -202,6 +204,21 @@ export const McpServerStatusSchema = z.object({
   replicas: z.object({ synced: z.int().min(0), total: z.int().min(0) }).optional(),
   toolCount: z.int().min(0).optional(),
   tools: z.array(z.string().max(1024)).max(MAX_STATUS_TOOLS).optional().describe('the first 100 tools'),
+  toolDefinitions: z
+    .array(
+      z.object({
+        name: z.string().max(1024).describe('the original name'),
+        exposed: z.string().max(1024).optional(),
+        hash: z
+          .string()
+          .max(128)
+          .describe('sha256 of the definition; commit it to spec.tools.pins to pin it'),
+        state: z.string().max(32).describe('listed, filtered, collision, drifted or held'),
+      }),
+    )
+    .max(MAX_STATUS_TOOLS)
+    .optional()
+    .describe('the first 100 tools the server lists, each with its definition hash'),
   serverInfo: z
     .object({
       name: z.string().max(1024),

@@ -20,6 +20,42 @@ const refs: ReferenceLookup = {
 const allowAll = { stdioAllowed: () => true, stdioHint: 'add it' };
 
 describe('backendSpecFor', () => {
+  it('passes tool overrides and pins through, and a changed pin changes the pushed definition', () => {
+    const pin = `sha256:${'a'.repeat(64)}`;
+    const tools = {
+      overrides: { get_forecast: { name: 'forecast', description: 'Forecast' } },
+      pins: { get_forecast: pin },
+    };
+    const result = backendSpecFor(
+      server('weather', { url: 'http://weather:8080/mcp', tools }),
+      refs,
+      allowAll,
+    );
+    expect(result).toMatchObject({ ok: true, spec: { tools } });
+    const repinned = backendSpecFor(
+      server('weather', {
+        url: 'http://weather:8080/mcp',
+        tools: { ...tools, pins: { get_forecast: `sha256:${'b'.repeat(64)}` } },
+      }),
+      refs,
+      allowAll,
+    );
+    if (!result.ok || !repinned.ok) throw new Error('expected both specs to be accepted');
+    expect(specHash(repinned.spec)).not.toBe(specHash(result.spec));
+  });
+
+  it('refuses a malformed pin when the McpServer is read, naming the field', () => {
+    const parsed = McpServerSchema.safeParse({
+      apiVersion: 'multi-mcp.io/v1alpha1',
+      kind: 'McpServer',
+      metadata: { name: 'weather', namespace: 'team-a' },
+      spec: { url: 'http://weather:8080/mcp', tools: { pins: { get_forecast: 'sha256:zz' } } },
+    });
+    expect(parsed.error?.issues).toMatchObject([
+      { path: ['spec', 'tools', 'pins', 'get_forecast'], message: expect.stringMatching(/64 lowercase hex/) },
+    ]);
+  });
+
   it('turns a stdio McpServer into the proxy’s definition with env resolved', () => {
     const result = backendSpecFor(
       server('weather', {

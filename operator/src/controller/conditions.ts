@@ -11,6 +11,11 @@ export const ConditionType = {
    * refused or its prefix is held by another server, since neither heals by waiting.
    */
   Stalled: 'Stalled',
+  /**
+   * True while a replica quarantines tools whose definition no longer matches their pin; the
+   * message names them and the hashes to commit to spec.tools.pins to approve the change.
+   */
+  ToolsDrifted: 'ToolsDrifted',
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 
@@ -34,6 +39,8 @@ export const Reason = {
   NoConflict: 'NoConflict',
   Deleting: 'Deleting',
   DeploymentNotAvailable: 'DeploymentNotAvailable',
+  DefinitionChanged: 'DefinitionChanged',
+  PinsMatch: 'PinsMatch',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 
@@ -77,6 +84,7 @@ const ORDER: string[] = [
   ConditionType.Ready,
   ConditionType.Conflict,
   ConditionType.Stalled,
+  ConditionType.ToolsDrifted,
 ];
 const order = (type: string): number => {
   const i = ORDER.indexOf(type);

@@ -148,3 +148,64 @@ describe('statusFor', () => {
     expect(cond(again, 'Ready')?.lastTransitionTime).toBe('2026-01-01T00:00:00Z');
   });
 });
+
+describe('statusFor: pinned tool definitions', () => {
+  const pinned = `sha256:${'1'.repeat(64)}`;
+  const now1 = `sha256:${'2'.repeat(64)}`;
+  const drifting = (drifted: string[]): BackendReport => ({
+    ...report('ready', ['weather__get_alerts']),
+    toolDefinitions: [
+      { name: 'get_forecast', exposed: 'weather__get_forecast', hash: now1, state: 'drifted', pin: pinned },
+      { name: 'get_alerts', exposed: 'weather__get_alerts', hash: pinned, state: 'listed', pin: pinned },
+    ],
+    drifted,
+  });
+
+  it('sets ToolsDrifted naming each quarantined tool, the hash it has now and where', () => {
+    const status = statusFor(
+      server,
+      served,
+      [replica('a', 'h1', drifting(['get_forecast'])), replica('b', 'h1', drifting(['get_forecast']))],
+      'sys/admin',
+      now,
+    );
+    const drifted = cond(status, 'ToolsDrifted');
+    expect(drifted).toMatchObject({ status: 'True', reason: 'DefinitionChanged', observedGeneration: 3 });
+    expect(drifted?.message).toContain(`get_forecast (now ${now1} on a, b)`);
+    expect(drifted?.message).toContain('spec.tools.pins');
+    expect(drifted?.message).not.toContain('get_alerts');
+    // Quarantine hides a tool; the server itself is still connected and serving the rest.
+    expect(cond(status, 'Ready')?.status).toBe('True');
+    expect(status.toolDefinitions).toEqual([
+      { name: 'get_forecast', exposed: 'weather__get_forecast', hash: now1, state: 'drifted' },
+      { name: 'get_alerts', exposed: 'weather__get_alerts', hash: pinned, state: 'listed' },
+    ]);
+  });
+
+  it('clears ToolsDrifted once no replica quarantines anything, and ignores replicas on an old definition', () => {
+    const first = statusFor(server, served, [replica('a', 'h1', drifting(['get_forecast']))], 's', now);
+    const approved = statusFor(
+      { ...server, status: first },
+      served,
+      [replica('a', 'h1', drifting([]))],
+      's',
+      now,
+    );
+    expect(cond(approved, 'ToolsDrifted')).toMatchObject({ status: 'False', reason: 'PinsMatch' });
+    // A replica still running the previous definition says nothing about the current one.
+    const stale = statusFor(server, served, [replica('a', 'h0', drifting(['get_forecast']))], 's', now);
+    expect(cond(stale, 'ToolsDrifted')).toBeUndefined();
+  });
+
+  it('drops ToolsDrifted when the server serves nothing', () => {
+    const first = statusFor(server, served, [replica('a', 'h1', drifting(['get_forecast']))], 's', now);
+    const conflict = statusFor(
+      { ...server, status: first },
+      { kind: 'conflict', backendName: 'apps_weather', prefix: 'weather', heldBy: 'other/weather' },
+      [replica('a', 'h1', drifting(['get_forecast']))],
+      's',
+      now,
+    );
+    expect(cond(conflict, 'ToolsDrifted')).toBeUndefined();
+  });
+});

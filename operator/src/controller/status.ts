@@ -81,6 +81,7 @@ export function statusFor(
   /** Refused or in conflict: waiting cannot help (kstatus Stalled), and no replica serves it. */
   const servesNothing = (reason: Reason, message: string): McpServerStatus => {
     set({ type: ConditionType.Stalled, status: 'True', reason, message });
+    conditions = removeCondition(conditions, ConditionType.ToolsDrifted);
     return {
       ...base,
       conditions,
@@ -192,6 +193,24 @@ export function statusFor(
     });
   }
 
+  const drift = driftedTools(states, evaluation.backendName, new Set(synced.map((v) => v.id)));
+  if (drift.length > 0) {
+    set({
+      type: ConditionType.ToolsDrifted,
+      status: 'True',
+      reason: Reason.DefinitionChanged,
+      message: driftMessage(drift),
+    });
+  } else if (synced.some((v) => v.state === 'ready')) {
+    set({
+      type: ConditionType.ToolsDrifted,
+      status: 'False',
+      reason: Reason.PinsMatch,
+      message: 'no tool is quarantined: every pinned tool matches its pin',
+    });
+  }
+  const definitions = reportOf?.toolDefinitions ?? [];
+
   return {
     ...base,
     conditions,
@@ -199,6 +218,14 @@ export function statusFor(
     replicas: { synced: synced.length, total },
     toolCount: tools.length,
     ...(tools.length > 0 && { tools: tools.slice(0, MAX_STATUS_TOOLS) }),
+    ...(definitions.length > 0 && {
+      toolDefinitions: definitions.slice(0, MAX_STATUS_TOOLS).map((d) => ({
+        name: d.name,
+        ...(typeof d.exposed === 'string' && { exposed: d.exposed }),
+        hash: d.hash,
+        state: d.state,
+      })),
+    }),
     ...(reportOf?.serverInfo && {
       serverInfo: {
         name: reportOf.serverInfo.name,
@@ -210,6 +237,46 @@ export function statusFor(
     }),
     ...(lastError !== undefined && { lastError }),
   };
+}
+
+interface DriftedTool {
+  name: string;
+  /** The hash each replica serves now, with the replicas that quarantine it. */
+  hashes: Map<string, string[]>;
+}
+
+/** Tools the synced replicas quarantine for drift, by original name, in first-seen order. */
+function driftedTools(
+  states: readonly ReplicaState[],
+  backendName: string,
+  synced: ReadonlySet<string>,
+): DriftedTool[] {
+  const byName = new Map<string, DriftedTool>();
+  for (const s of states) {
+    if (!synced.has(s.replica.id)) continue;
+    const report = s.report?.backends.get(backendName);
+    for (const name of report?.drifted ?? []) {
+      const hash = report?.toolDefinitions?.find((d) => d.name === name)?.hash ?? 'unknown';
+      const tool = byName.get(name) ?? { name, hashes: new Map<string, string[]>() };
+      tool.hashes.set(hash, [...(tool.hashes.get(hash) ?? []), s.replica.id]);
+      byName.set(name, tool);
+    }
+  }
+  return [...byName.values()];
+}
+
+const MAX_DRIFT_IN_MESSAGE = 20;
+
+function driftMessage(drift: readonly DriftedTool[]): string {
+  const shown = drift.slice(0, MAX_DRIFT_IN_MESSAGE).map((tool) => {
+    const now = [...tool.hashes].map(([hash, replicas]) => `${hash} on ${replicas.join(', ')}`).join('; ');
+    return `${tool.name} (now ${now})`;
+  });
+  const more = drift.length > MAX_DRIFT_IN_MESSAGE ? ` and ${drift.length - MAX_DRIFT_IN_MESSAGE} more` : '';
+  return (
+    `quarantined because their definition changed since it was pinned: ${shown.join(', ')}${more}. ` +
+    'Review the change, then approve it by committing the new hash to spec.tools.pins.<tool>'
+  );
 }
 
 /** True when the status is Accepted and served, but not Ready everywhere yet (come back soon). */

@@ -17,6 +17,20 @@ export const BackendReportSchema = z.looseObject({
     .nullable()
     .optional(),
   tools: z.array(z.string()).default([]),
+  /** Per tool (original name): its definition hash and pin state; proxies before pins omit it. */
+  toolDefinitions: z
+    .array(
+      z.looseObject({
+        name: z.string(),
+        exposed: z.string().nullable().optional(),
+        hash: z.string(),
+        state: z.string(),
+        pin: z.string().nullable().optional(),
+      }),
+    )
+    .optional(),
+  /** Original names of tools quarantined because their definition no longer matches their pin. */
+  drifted: z.array(z.string()).optional(),
 });
 export type BackendReport = z.output<typeof BackendReportSchema>;
 

@@ -2,6 +2,7 @@ import type { Tool } from '@modelcontextprotocol/server';
 import { describe, expect, it } from 'vitest';
 import type { BackendLists } from '../registry/backend.js';
 import { buildCatalog, routeResource } from './catalog.js';
+import { definitionHash } from './definition.js';
 import { toolFilter } from './filter.js';
 import { defaultNaming, exposedName, shorten } from './names.js';
 
@@ -91,6 +92,68 @@ describe('buildCatalog', () => {
     expect(a.digests.tools).toBe(b.digests.tools);
     expect(a.digests.tools).not.toBe(c.digests.tools);
     expect(a.digests.prompts).toBe(c.digests.prompts);
+  });
+});
+
+describe('buildCatalog: overrides and pins', () => {
+  const overridden = (include: (name: string) => boolean = () => true) => ({
+    ...source('s', { tools: [tool('search'), tool('fetch')] }),
+    includeTool: include,
+    overrides: { search: { name: 'web_search', description: 'Search the web' } },
+  });
+
+  it('renames before prefixing and routes the new exposed name to the original tool', () => {
+    const catalog = buildCatalog([overridden()], defaultNaming);
+    expect(catalog.tools.map((t) => [t.name, t.description])).toEqual([
+      ['s__web_search', 'Search the web'],
+      ['s__fetch', undefined],
+    ]);
+    expect(catalog.toolRoutes.get('s__web_search')).toEqual({ backend: 's', name: 'search' });
+    expect(catalog.toolRoutes.has('s__search')).toBe(false);
+  });
+
+  it('filters on original names, not overridden ones', () => {
+    const catalog = buildCatalog([overridden((name) => name !== 'search')], defaultNaming);
+    expect(catalog.tools.map((t) => t.name)).toEqual(['s__fetch']);
+    expect(catalog.toolEntries.find((e) => e.original === 'search')?.state).toBe('filtered');
+  });
+
+  it('detects a collision on an overridden name', () => {
+    const catalog = buildCatalog(
+      [{ ...source('s', { tools: [tool('a'), tool('b')] }), overrides: { b: { name: 'a' } } }],
+      defaultNaming,
+    );
+    expect(catalog.collisions).toEqual([{ kind: 'tool', exposed: 's__a', keptBy: 's', droppedFrom: 's' }]);
+    expect(catalog.toolRoutes.get('s__a')).toEqual({ backend: 's', name: 'a' });
+  });
+
+  it('withholds drifted and held tools, and a withheld tool keeps its name from later backends', () => {
+    const lookup = tool('lookup');
+    const verdicts = {
+      lookup: { state: 'drifted', pin: `sha256:${'0'.repeat(64)}`, source: 'spec' },
+      other: { state: 'held' },
+    } as const;
+    const catalog = buildCatalog(
+      [
+        {
+          ...source('a', { tools: [lookup, tool('other'), tool('fine')] }, ''),
+          pinVerdict: (name) => verdicts[name as keyof typeof verdicts] ?? { state: 'none' },
+        },
+        source('b', { tools: [tool('lookup')] }, ''),
+      ],
+      defaultNaming,
+    );
+    expect(catalog.tools.map((t) => t.name)).toEqual(['fine']);
+    expect(catalog.withheld.get('lookup')).toMatchObject({
+      backend: 'a',
+      state: 'drifted',
+      hash: definitionHash(lookup),
+      pin: `sha256:${'0'.repeat(64)}`,
+      pinSource: 'spec',
+    });
+    expect(catalog.withheld.get('other')?.state).toBe('held');
+    expect(catalog.toolRoutes.has('lookup')).toBe(false);
+    expect(catalog.collisions).toEqual([{ kind: 'tool', exposed: 'lookup', keptBy: 'a', droppedFrom: 'b' }]);
   });
 });
 

@@ -6,9 +6,14 @@ import type {
   Tool,
 } from '@modelcontextprotocol/server';
 import { UriTemplate } from '@modelcontextprotocol/server';
+import type { ToolOverride } from '../config/contract.js';
 import type { BackendLists } from '../registry/backend.js';
+import { definitionHash } from './definition.js';
 import type { NamingOptions } from './names.js';
 import { exposedName } from './names.js';
+import { overridden } from './overrides.js';
+import type { PinSource, PinVerdict } from './pins.js';
+import { noPins } from './pins.js';
 
 /** Where an exposed name leads: a backend and the name that backend knows. */
 export interface Route {
@@ -37,8 +42,33 @@ export interface TemplateRoute {
 export interface CatalogSource {
   backend: string;
   prefix: string;
+  /** Filters on original names (before overrides). */
   includeTool: (name: string) => boolean;
   lists: BackendLists;
+  /** Keyed by original name. */
+  overrides?: Record<string, ToolOverride> | undefined;
+  /** Whether a tool's definition hash may be listed (pins.ts); default: every tool may. */
+  pinVerdict?: (original: string, hash: string) => PinVerdict;
+}
+
+/**
+ * What became of one tool a backend lists: `listed`; `filtered` by include/exclude; `collision`
+ * (another backend holds the exposed name); `drifted` (definition differs from its pin) or `held`
+ * (no pin under --pin-policy strict): both withheld from clients.
+ */
+export type ToolState = 'listed' | 'filtered' | 'collision' | 'drifted' | 'held';
+
+export interface ToolEntry {
+  backend: string;
+  /** The name the backend knows. */
+  original: string;
+  /** The name clients see or would see; null when filtered out. */
+  exposed: string | null;
+  /** `sha256:…` of the definition as the backend sent it (before overrides). */
+  hash: string;
+  state: ToolState;
+  pin: string | null;
+  pinSource: PinSource | null;
 }
 
 /**
@@ -56,6 +86,10 @@ export interface Catalog {
   resourceRoutes: ReadonlyMap<string, string>;
   templateRoutes: readonly TemplateRoute[];
   collisions: Collision[];
+  /** Every tool of every ready backend, in order, with its hash and what became of it. */
+  toolEntries: ToolEntry[];
+  /** Drifted or held tools by exposed name: not listed, and calls to them are refused with why. */
+  withheld: ReadonlyMap<string, ToolEntry>;
   /** Per kind, a digest of what clients see: a changed digest means `list_changed`. */
   digests: Record<'tools' | 'prompts' | 'resources', string>;
 }
@@ -86,6 +120,11 @@ export function buildCatalog(sources: CatalogSource[], naming: NamingOptions): C
   const resources: Resource[] = [];
   const resourceTemplates: ResourceTemplate[] = [];
   const toolRoutes = new Map<string, Route>();
+  const toolEntries: ToolEntry[] = [];
+  const withheld = new Map<string, ToolEntry>();
+  // A withheld tool keeps its exposed name, so no other backend's tool takes its place (and its
+  // calls) while it waits for approval.
+  const toolNames = new Map<string, Route>();
   const promptRoutes = new Map<string, Route>();
   const resourceRoutes = new Map<string, string>();
   const templateOwners = new Map<string, string>();
@@ -93,13 +132,41 @@ export function buildCatalog(sources: CatalogSource[], naming: NamingOptions): C
   const routeOwner = (route: Route): string => route.backend;
   const self = (backend: string): string => backend;
 
-  for (const { backend, prefix, includeTool, lists } of sources) {
+  for (const { backend, prefix, includeTool, lists, overrides, pinVerdict = noPins } of sources) {
+    // Stages per tool: overrides → filters → pins → prefixing and collisions.
     for (const tool of lists.tools) {
+      const hash = definitionHash(tool);
+      const entry: ToolEntry = {
+        backend,
+        original: tool.name,
+        exposed: null,
+        hash,
+        state: 'filtered',
+        pin: null,
+        pinSource: null,
+      };
+      toolEntries.push(entry);
+      const shown = overridden(tool, overrides?.[tool.name]);
       if (!includeTool(tool.name)) continue;
-      const name = exposedName(prefix, tool.name, naming);
-      if (claim(toolRoutes, 'tool', name, { backend, name: tool.name }, backend, routeOwner)) {
-        tools.push({ ...tool, name });
+      const verdict = pinVerdict(tool.name, hash);
+      if (verdict.state === 'match' || verdict.state === 'drifted') {
+        entry.pin = verdict.pin;
+        entry.pinSource = verdict.source;
       }
+      const name = exposedName(prefix, shown.name, naming);
+      entry.exposed = name;
+      if (!claim(toolNames, 'tool', name, { backend, name: tool.name }, backend, routeOwner)) {
+        entry.state = 'collision';
+        continue;
+      }
+      if (verdict.state === 'drifted' || verdict.state === 'held') {
+        entry.state = verdict.state;
+        withheld.set(name, entry);
+        continue;
+      }
+      entry.state = 'listed';
+      toolRoutes.set(name, { backend, name: tool.name });
+      tools.push({ ...shown, name });
     }
     for (const prompt of lists.prompts) {
       const name = exposedName(prefix, prompt.name, naming);
@@ -133,6 +200,8 @@ export function buildCatalog(sources: CatalogSource[], naming: NamingOptions): C
     resourceRoutes,
     templateRoutes,
     collisions,
+    toolEntries,
+    withheld,
     digests: {
       tools: digest(tools),
       prompts: digest(prompts),

@@ -159,8 +159,39 @@ describe('parseMcpJson: mistakes name the field, the value and what is allowed',
       'mcpServers.calc.tools.include: expected array, got string "add*"',
     ]);
     expect(issuesOf(servers({ calc: { command: 'node', tools: { exlude: ['a'] } } }))[0]).toBe(
-      'mcpServers.calc.tools: unknown key "exlude" (did you mean "exclude"?) (allowed: include, exclude)',
+      'mcpServers.calc.tools: unknown key "exlude" (did you mean "exclude"?) (allowed: include, exclude, overrides, pins)',
     );
+  });
+
+  it('rejects malformed pins and overrides, naming the tool, the field and the value', () => {
+    const tools = (t: unknown) => servers({ calc: { command: 'node', tools: t } });
+    expect(issuesOf(tools({ pins: { add: 'sha256:abc' } }))).toEqual([
+      `mcpServers.calc.tools.pins.add: a pin is "sha256:" followed by 64 lowercase hex digits (GET /mcp_servers/{name} shows each tool's hash), got "sha256:abc"`,
+    ]);
+    expect(issuesOf(tools({ pins: { add: `sha256:${'A'.repeat(64)}` } }))[0]).toMatch(/lowercase hex/);
+    expect(issuesOf(tools({ overrides: { add: { name: 'plus sign' } } }))).toEqual([
+      'mcpServers.calc.tools.overrides.add.name: an override name is 1–64 characters of letters, digits, "_" and "-", got "plus sign"',
+    ]);
+    expect(issuesOf(tools({ overrides: { add: {} } }))).toEqual([
+      'mcpServers.calc.tools.overrides.add: an override sets name, description or both',
+    ]);
+    expect(issuesOf(tools({ overrides: { add: { title: 'x' } } }))[0]).toMatch(
+      /^mcpServers\.calc\.tools\.overrides\.add: unknown key "title".*allowed: name, description/,
+    );
+    expect(issuesOf(tools({ overrides: { add: { name: 'sum' }, plus: { name: 'sum' } } }))).toEqual([
+      'mcpServers.calc.tools.overrides.plus.name: "sum" is already the override name of "add"',
+    ]);
+  });
+
+  it('accepts overrides and pins and keeps them as written', () => {
+    const pin = `sha256:${'0123456789abcdef'.repeat(4)}`;
+    const tools = {
+      include: ['a*'],
+      overrides: { add: { name: 'sum', description: 'Adds' } },
+      pins: { add: pin },
+    };
+    const parsed = parseMcpJson(servers({ calc: { command: 'node', tools } }), 'test');
+    expect(parsed.mcpServers['calc']?.tools).toEqual(tools);
   });
 
   it('rejects out-of-range and fractional timeouts', () => {

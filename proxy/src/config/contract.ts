@@ -26,13 +26,81 @@ export const PrefixSchema = z
     `prefix must be empty (names exposed unchanged) or 1–64 characters of ${NAME_CHARS}`,
   );
 
-const GlobSchema = z.string().min(1, 'a tool pattern must not be empty');
+const GlobSchema = z
+  .string()
+  .min(1, 'a tool pattern must not be empty (patterns match original tool names, before overrides)');
 
 /** Glob patterns (picomatch) on original tool names; no include = every tool. */
 export const ToolFilterSchema = z.strictObject(
   { include: z.array(GlobSchema).optional(), exclude: z.array(GlobSchema).optional() },
   { error: (issue) => keysError(issue, ['include', 'exclude']) },
 );
+
+/** A tool's name as its backend lists it: the key of overrides and pins. */
+const OriginalToolNameSchema = z
+  .string()
+  .min(1, 'a tool name must not be empty')
+  .max(256, 'a tool name is at most 256 characters');
+
+/** What an override may rename a tool to: the alphabet LLM tool-calling APIs accept, before prefixing. */
+export const ToolOverrideNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, `an override name is 1–64 characters of ${NAME_CHARS}`);
+
+export const ToolOverrideSchema = z
+  .strictObject(
+    {
+      name: ToolOverrideNameSchema.optional(),
+      description: z.string().max(16_384, 'an override description is at most 16384 characters').optional(),
+    },
+    { error: (issue) => keysError(issue, ['name', 'description']) },
+  )
+  .refine((o) => o.name !== undefined || o.description !== undefined, {
+    error: 'an override sets name, description or both',
+  });
+export type ToolOverride = z.output<typeof ToolOverrideSchema>;
+
+/** `sha256:` and 64 lowercase hex digits: the hash multi-mcp shows for a tool definition. */
+export const PIN_PATTERN = /^sha256:[0-9a-f]{64}$/;
+export const ToolPinSchema = z
+  .string()
+  .regex(
+    PIN_PATTERN,
+    'a pin is "sha256:" followed by 64 lowercase hex digits (GET /mcp_servers/{name} shows each tool\'s hash)',
+  );
+
+/**
+ * Per-tool settings of a backend, all keyed by original names: filters, overrides (name and
+ * description clients see) and pins (the definition hash a tool must keep to stay listed).
+ */
+export const BackendToolsSchema = z
+  .strictObject(
+    {
+      include: z.array(GlobSchema).optional(),
+      exclude: z.array(GlobSchema).optional(),
+      overrides: z.record(OriginalToolNameSchema, ToolOverrideSchema).optional(),
+      pins: z.record(OriginalToolNameSchema, ToolPinSchema).optional(),
+    },
+    { error: (issue) => keysError(issue, ['include', 'exclude', 'overrides', 'pins']) },
+  )
+  .superRefine((tools, ctx) => {
+    // Two tools renamed to one name would collide on every build; say so once, here.
+    const byName = new Map<string, string>();
+    for (const [original, override] of Object.entries(tools.overrides ?? {})) {
+      if (override.name === undefined) continue;
+      const other = byName.get(override.name);
+      if (other !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['overrides', original, 'name'],
+          input: override.name,
+          message: `${formatValue(override.name)} is already the override name of ${formatValue(other)}`,
+        });
+      }
+      byName.set(override.name, original);
+    }
+  });
+export type BackendTools = z.output<typeof BackendToolsSchema>;
 
 const MAX_DURATION_MS = 3_600_000;
 const DurationMsSchema = z
@@ -44,7 +112,7 @@ const StringMapSchema = z.record(z.string(), z.string());
 
 const proxyOptionsShape = {
   prefix: PrefixSchema.optional(),
-  tools: ToolFilterSchema.optional(),
+  tools: BackendToolsSchema.optional(),
   timeoutMs: DurationMsSchema.optional(),
   connectTimeoutMs: DurationMsSchema.optional(),
   disabled: z.boolean().optional(),

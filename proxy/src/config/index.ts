@@ -3,6 +3,7 @@
 export {
   BackendNameSchema,
   BackendSpecSchema,
+  BackendToolsSchema,
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_TIMEOUT_MS,
   HttpUrlSchema,
@@ -11,12 +12,13 @@ export {
   RemoteBackendSchema,
   StdioBackendSchema,
   ToolFilterSchema,
+  ToolPinSchema,
   isStdioBackend,
   parseBackendSpec,
   parseMcpJson,
   specsEqual,
 } from './contract.js';
-export type { BackendSpec, McpJson, RemoteBackendSpec, StdioBackendSpec } from './contract.js';
+export type { BackendSpec, BackendTools, McpJson, RemoteBackendSpec, StdioBackendSpec } from './contract.js';
 export { ConfigError, formatPath, formatZodIssues } from './errors.js';
 export { expandEnv } from './expand.js';
 export { loadConfigFile, resolveDefaultConfigPath } from './load.js';

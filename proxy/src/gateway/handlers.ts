@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import { Field } from '../log.js';
 import type { Backend } from '../registry/backend.js';
 import type { Registry } from '../registry/registry.js';
-import { toClientError, unknownName } from './errors.js';
+import { toClientError, unknownName, withheldTool } from './errors.js';
 import type { RelayContext, RelayHandler } from './fastpath.js';
 import type { RelayStats } from './relay-stats.js';
 import { failureOutcome, outcomeOf } from './relay-stats.js';
@@ -154,8 +154,12 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
   const relayed: Record<string, RelayHandler> = {
     'tools/call': async (params, ctx) => {
       const name = stringParam(params, 'name', 'tools/call');
-      const route = (await current()).toolRoutes.get(name);
-      if (!route) throw unknownName('tool', name);
+      const snapshot = await current();
+      const route = snapshot.toolRoutes.get(name);
+      if (!route) {
+        const withheld = snapshot.withheld.get(name);
+        throw withheld ? withheldTool(withheld) : unknownName('tool', name);
+      }
       return forward(route.backend, 'tools/call', { ...params, name: route.name }, ctx);
     },
     'prompts/get': async (params, ctx) => {

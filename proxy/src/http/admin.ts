@@ -18,6 +18,8 @@ import { OwnershipError } from '../registry/registry.js';
 import type { SyncResult } from '../registry/registry.js';
 import type { CommandPolicy } from './allow-command.js';
 import { anyCommand } from './allow-command.js';
+import type { ToolDefinitionStatus } from './admin-pins.js';
+import { PinRequestError, approvePins, requestBody, toolDefinitionsOf } from './admin-pins.js';
 import { sendError } from './respond.js';
 
 /** Owner of backends added through the admin API when the caller names none. */
@@ -46,6 +48,10 @@ export interface BackendStatus {
   transport: string | null;
   serverInfo: { name: string; version: string; protocolVersion?: string } | null;
   tools: string[];
+  /** Every tool the backend lists, by original name, with its definition hash and pin state. */
+  toolDefinitions: ToolDefinitionStatus[];
+  /** Original names of tools quarantined because their definition no longer matches their pin. */
+  drifted: string[];
   spec: BackendSpec;
 }
 
@@ -77,6 +83,7 @@ export function backendStatus(proxy: Proxy, backend: Backend): BackendStatus {
   for (const [exposed, route] of proxy.catalog.current().toolRoutes) {
     if (route.backend === backend.name) tools.push(exposed);
   }
+  const toolDefinitions = toolDefinitionsOf(proxy, backend.name);
   return {
     name: backend.name,
     owner: backend.owner,
@@ -93,6 +100,8 @@ export function backendStatus(proxy: Proxy, backend: Backend): BackendStatus {
         }
       : null,
     tools,
+    toolDefinitions,
+    drifted: toolDefinitions.filter((t) => t.state === 'drifted').map((t) => t.name),
     spec: redactSpec(backend.spec),
   };
 }
@@ -248,6 +257,29 @@ export function createAdminRouter(
     }),
   );
 
+  router.get(
+    '/mcp_servers/:name/pins',
+    ...guards,
+    handle((req, res) => {
+      const name = nameFrom(req);
+      const backend = registry.get(name);
+      if (!backend) throw notFound(name);
+      res.json({ name, policy: proxy.pins.policy, tools: toolDefinitionsOf(proxy, name) });
+    }),
+  );
+
+  router.post(
+    '/mcp_servers/:name/pins',
+    ...guards,
+    handle((req, res) => {
+      const name = nameFrom(req);
+      const backend = registry.get(name);
+      if (!backend) throw notFound(name);
+      const approved = approvePins(proxy, backend, requestBody(req), adminLog);
+      res.json({ name, approved, tools: toolDefinitionsOf(proxy, name) });
+    }),
+  );
+
   router.put(
     '/mcp_servers/:name',
     ...guards,
@@ -299,7 +331,16 @@ export function createAdminRouter(
       const routes: Record<string, { backend: string; name: string }> = {};
       for (const [exposed, route] of catalog.toolRoutes)
         routes[exposed] = { backend: route.backend, name: route.name };
-      res.json({ tools, routes, collisions: catalog.collisions });
+      // Tools held back by pins (drifted, or unpinned under --pin-policy strict), by exposed name.
+      const withheld = [...catalog.withheld.values()].map((entry) => ({
+        exposed: entry.exposed,
+        backend: entry.backend,
+        name: entry.original,
+        reason: entry.state,
+        hash: entry.hash,
+        pin: entry.pin,
+      }));
+      res.json({ tools, routes, collisions: catalog.collisions, withheld });
     }),
   );
 
@@ -320,7 +361,9 @@ function countsOf(result: SyncResult): Record<keyof SyncResult, number> {
 }
 
 function answerError(res: Response, error: unknown, log: Logger): void {
-  if (error instanceof RequestError) return sendError(res, error.status, error.message, error.issues);
+  if (error instanceof RequestError || error instanceof PinRequestError) {
+    return sendError(res, error.status, error.message, error.issues);
+  }
   if (error instanceof ConfigError) return sendError(res, 400, error.summary, error.issues);
   if (error instanceof OwnershipError) {
     return sendError(

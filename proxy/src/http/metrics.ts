@@ -65,6 +65,34 @@ export function createMetrics(proxy: Proxy, sessions: HttpSessions): FrontDoorMe
       for (const [backend, count] of counts) this.set({ backend }, count);
     },
   });
+  new Counter({
+    name: 'multi_mcp_tool_drifts_total',
+    help: 'Tool definitions found changed from their pin (each quarantines the tool until approved), per backend',
+    labelNames: ['backend'],
+    registers,
+    collect() {
+      // Counted by the pin book, which outlives any one front door; mirrored here at scrape time.
+      this.reset();
+      for (const [backend, count] of proxy.pins.drifts()) this.inc({ backend }, count);
+    },
+  });
+  new Gauge({
+    name: 'multi_mcp_tools_withheld',
+    help: 'Tools not listed because of pins: reason="drifted" (definition changed) or "held" (no pin, --pin-policy strict)',
+    labelNames: ['backend', 'reason'],
+    registers,
+    collect() {
+      this.reset();
+      const counts = new Map<string, { backend: string; reason: string; n: number }>();
+      for (const entry of proxy.catalog.current().withheld.values()) {
+        const key = `${entry.backend}\0${entry.state}`;
+        const held = counts.get(key) ?? { backend: entry.backend, reason: entry.state, n: 0 };
+        held.n++;
+        counts.set(key, held);
+      }
+      for (const { backend, reason, n } of counts.values()) this.set({ backend, reason }, n);
+    },
+  });
   // A gauge, not a counter: the value comes from the backend, and resets when it is re-registered.
   new Gauge({
     name: 'multi_mcp_backend_restarts_total',

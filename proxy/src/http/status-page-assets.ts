@@ -108,6 +108,12 @@ function backendCard(b, collisions) {
   const lost = collisions.filter((c) => obj(c).droppedFrom === name).length;
   if (lost) card.append(el("div", { class: "lost" }, lost + (lost === 1 ? " name" : " names") +
     " lost to collisions with earlier servers (see below)"));
+  const withheld = arr(b.withheld).map(obj);
+  const drifted = withheld.filter((w) => w.reason === "drifted").map((w) => str(w.original));
+  const held = withheld.filter((w) => w.reason === "held").map((w) => str(w.original));
+  if (drifted.length) card.append(el("div", { class: "error", role: "alert" }, "quarantined, definition changed since pinned: " +
+    drifted.join(", ") + " (approve: POST /mcp_servers/" + name + "/pins)"));
+  if (held.length) card.append(el("div", { class: "lost" }, "held back, no pin (--pin-policy strict): " + held.join(", ")));
   if (str(b.target)) card.append(el("div", { class: "target" }, str(b.target)));
   if (b.error) card.append(el("div", { class: "error", role: "alert" }, str(b.error, String(b.error))));
   if (tools.length > 0) {

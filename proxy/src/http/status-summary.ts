@@ -37,6 +37,8 @@ export const StatusSummarySchema = z.object({
         resourceTemplates: z.number(),
       }),
       tools: z.array(z.object({ name: z.string(), original: z.string(), description: z.string() })),
+      /** Tools pins keep from clients: `drifted` (definition changed) or `held` (no pin, strict). */
+      withheld: z.array(z.object({ name: z.string(), original: z.string(), reason: z.string() })),
       /** The definition with secrets masked: where it runs (command or URL) without what it carries. */
       target: z.string(),
     }),
@@ -86,6 +88,13 @@ export function statusSummary(proxy: Proxy, inputs: SummaryInputs): StatusSummar
         resourceTemplates: count(catalog.templateRoutes, (r) => r.backend, backend.name),
       },
       tools,
+      withheld: [...catalog.withheld.values()]
+        .filter((entry) => entry.backend === backend.name)
+        .map((entry) => ({
+          name: entry.exposed ?? entry.original,
+          original: entry.original,
+          reason: entry.state,
+        })),
       target,
     };
   });

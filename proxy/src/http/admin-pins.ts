@@ -1,0 +1,149 @@
+import type { Request } from 'express';
+import { z } from 'zod';
+import type { ToolEntry } from '../catalog/catalog.js';
+import { definitionHash } from '../catalog/definition.js';
+import { ToolPinSchema } from '../config/contract.js';
+import { ConfigError, formatZodIssues } from '../config/index.js';
+import type { Logger } from '../log.js';
+import { Field } from '../log.js';
+import type { Proxy } from '../proxy.js';
+import type { Backend } from '../registry/backend.js';
+
+// Pinned tool definitions on the admin API: per-tool hashes in every backend status, and
+// `POST /mcp_servers/{name}/pins` to approve definitions (a new pin un-quarantines a tool).
+
+/** One tool of a backend as the admin API shows it (see catalog.ts ToolEntry). */
+export interface ToolDefinitionStatus {
+  name: string;
+  exposed: string | null;
+  hash: string;
+  state: ToolEntry['state'];
+  pin: string | null;
+  pinSource: ToolEntry['pinSource'];
+}
+
+export function toolDefinitionsOf(proxy: Proxy, backend: string): ToolDefinitionStatus[] {
+  return proxy.catalog
+    .current()
+    .toolEntries.filter((entry) => entry.backend === backend)
+    .map((entry) => ({
+      name: entry.original,
+      exposed: entry.exposed,
+      hash: entry.hash,
+      state: entry.state,
+      pin: entry.pin,
+      pinSource: entry.pinSource,
+    }));
+}
+
+const ToolNameSchema = z.string().min(1, 'a tool name must not be empty').max(256);
+
+/**
+ * `pins` sets hashes explicitly (e.g. one a reviewer computed); `approveCurrent` takes the hash each
+ * named tool has right now. Both name tools by their original names.
+ */
+export const ApprovePinsSchema = z
+  .strictObject(
+    {
+      pins: z.record(ToolNameSchema, ToolPinSchema).optional(),
+      approveCurrent: z.array(ToolNameSchema).min(1, 'approveCurrent lists at least one tool').optional(),
+    },
+    {
+      error: (issue) =>
+        issue.code === 'unrecognized_keys'
+          ? `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}; the body has "pins" ({"<tool>": "sha256:…"}) and/or "approveCurrent" (["<tool>", …])`
+          : undefined,
+    },
+  )
+  .refine((body) => body.pins !== undefined || body.approveCurrent !== undefined, {
+    error: 'send "pins" ({"<tool>": "sha256:…"}) and/or "approveCurrent" (["<tool>", …])',
+  });
+
+export class PinRequestError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly issues?: string[],
+  ) {
+    super(message);
+  }
+}
+
+export interface Approved {
+  tool: string;
+  hash: string;
+  previous: string | null;
+  /** False when the hash approved is not the definition the backend serves now (a pre-approval). */
+  matchesCurrent: boolean;
+}
+
+/** Validates and records an approval; throws PinRequestError/ConfigError with what to fix. */
+export function approvePins(proxy: Proxy, backend: Backend, body: unknown, log: Logger): Approved[] {
+  const parsed = ApprovePinsSchema.safeParse(body, { reportInput: true });
+  if (!parsed.success) throw new ConfigError('invalid pins request body', formatZodIssues(parsed.error, ''));
+  if (backend.state !== 'ready') {
+    throw new PinRequestError(
+      409,
+      `backend "${backend.name}" is ${backend.state}: its tools are unknown until it is ready; try again then`,
+    );
+  }
+  const listed = new Map(backend.lists.tools.map((tool) => [tool.name, tool]));
+  const names = [...listed.keys()];
+  const requested: Record<string, string> = { ...parsed.data.pins };
+  const issues: string[] = [];
+  const check = (field: string, tool: string): boolean => {
+    if (listed.has(tool)) return true;
+    issues.push(
+      `${field}: backend "${backend.name}" lists no tool "${tool}" (use original names: ${names.slice(0, 20).join(', ') || 'none'})`,
+    );
+    return false;
+  };
+  for (const tool of Object.keys(requested)) check(`pins.${tool}`, tool);
+  parsed.data.approveCurrent?.forEach((tool, i) => {
+    const current = listed.get(tool);
+    if (check(`approveCurrent[${i}]`, tool) && current) requested[tool] = definitionHash(current);
+  });
+  if (issues.length > 0) throw new PinRequestError(400, 'cannot approve pins', issues);
+  // GitOps owns a pin written in the spec: an API call must not quietly outrank a reviewed change.
+  const specPins = backend.spec.tools?.pins ?? {};
+  const owned = Object.keys(requested).filter(
+    (tool) => specPins[tool] !== undefined && specPins[tool] !== requested[tool],
+  );
+  if (owned.length > 0) {
+    throw new PinRequestError(
+      409,
+      `the pin of ${owned.map((t) => `"${t}"`).join(', ')} is set in backend "${backend.name}"'s definition ` +
+        `(owner "${backend.owner}"), which wins over approvals; change tools.pins there (spec.tools.pins for an McpServer)`,
+    );
+  }
+  const previous = proxy.pins.approve(backend.name, requested);
+  proxy.catalog.refresh();
+  const approved = Object.entries(requested).map(([tool, hash]) => {
+    const current = listed.get(tool);
+    return {
+      tool,
+      hash,
+      previous: previous[tool] ?? null,
+      matchesCurrent: current !== undefined && definitionHash(current) === hash,
+    };
+  });
+  for (const a of approved) {
+    log.info(`tool definition approved: "${a.tool}"`, {
+      [Field.backend]: backend.name,
+      tool: a.tool,
+      hash: a.hash,
+      previous: a.previous ?? undefined,
+    });
+  }
+  return approved;
+}
+
+export function requestBody(req: Request): unknown {
+  if (req.body === undefined) {
+    throw new PinRequestError(
+      400,
+      'missing JSON body: send {"approveCurrent": ["<tool>"]} or {"pins": {"<tool>": "sha256:…"}} with Content-Type: application/json',
+    );
+  }
+  return req.body;
+}
