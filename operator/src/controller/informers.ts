@@ -38,18 +38,36 @@ export function createInformer<T extends KubernetesObject>(options: InformerOpti
   const watches = options.paths.map(({ path, list }) => {
     const lw = new ListWatch<T>(path, new Watch(options.kubeConfig), list, false, options.labelSelector);
     let failures = 0;
+    let lastFailureAt = 0;
     let stopped = false;
     let listed = false;
     let listError: unknown;
-    lw.on('add', (obj) => options.onChange('add', obj));
-    lw.on('update', (obj) => options.onChange('update', obj));
-    lw.on('delete', (obj) => options.onChange('delete', obj));
+    // A restart counts as recovered once the watch delivers something: lw.start() resolves even when
+    // its list or watch failed (the failure arrives as an 'error' event), so it cannot reset the backoff.
+    const delivered = (): void => {
+      failures = 0;
+    };
+    lw.on('add', (obj) => {
+      delivered();
+      options.onChange('add', obj);
+    });
+    lw.on('update', (obj) => {
+      delivered();
+      options.onChange('update', obj);
+    });
+    lw.on('delete', (obj) => {
+      delivered();
+      options.onChange('delete', obj);
+    });
     const restart = (error: unknown): void => {
       if (!listed) {
         listError = error; // before the first list, start() retries by itself
         return;
       }
       if (stopped) return;
+      // A failure long after the last one starts a new episode, even if nothing was delivered since.
+      if (Date.now() - lastFailureAt > 60_000) failures = 0;
+      lastFailureAt = Date.now();
       failures++;
       const delay = Math.min(30_000, base * 2 ** Math.min(failures - 1, 6));
       options.log.warn('watch failed; restarting', {
@@ -60,10 +78,7 @@ export function createInformer<T extends KubernetesObject>(options: InformerOpti
       });
       setTimeout(() => {
         if (stopped) return;
-        lw.start().then(
-          () => (failures = 0),
-          (e: unknown) => restart(e),
-        );
+        lw.start().catch((e: unknown) => restart(e));
       }, delay).unref();
     };
     lw.on('error', restart);
