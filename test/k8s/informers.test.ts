@@ -15,10 +15,13 @@ import { k8s, kubectl, waitFor } from '../harness/k8s.js';
  * A TCP relay between the informer and the API server (TLS passes through untouched), so a test
  * can break the informer's connections the way a network or an API server restart does: `cut()`
  * resets every open connection (the watch in flight ends with an error), `refuse()` resets new
- * ones as they arrive, until `accept()`.
+ * ones as they arrive, until `accept()`; `stall()` makes the open connections go silent, both
+ * ways and without a close, as a dropped NAT or load-balancer entry does (new ones still work).
  */
 async function startRelay(target: URL) {
   const open = new Set<Socket>();
+  const upstreams = new Set<Socket>();
+  const stalled = new WeakSet<Socket>();
   let refusing = false;
   const server = createServer((client) => {
     if (refusing) {
@@ -27,20 +30,27 @@ async function startRelay(target: URL) {
     }
     const upstream = connect(Number(target.port), target.hostname);
     open.add(client);
+    upstreams.add(upstream);
     const drop = (): void => {
+      if (stalled.has(client)) return; // a stalled path tells neither end (close() ends it)
       open.delete(client);
+      upstreams.delete(upstream);
       client.destroy();
       upstream.destroy();
     };
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
-    client.pipe(upstream).pipe(client);
+    client.on('data', (chunk: Buffer) => {
+      if (!stalled.has(client)) upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (!stalled.has(client)) client.write(chunk);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `https://127.0.0.1:${port}`,
-    connections: () => open.size,
     cut: () => {
       for (const socket of open) socket.resetAndDestroy();
     },
@@ -51,9 +61,12 @@ async function startRelay(target: URL) {
     accept: () => {
       refusing = false;
     },
+    stall: () => {
+      for (const socket of open) if (!socket.destroyed) stalled.add(socket);
+    },
     close: () =>
       new Promise<void>((resolve) => {
-        for (const socket of open) socket.destroy();
+        for (const socket of [...open, ...upstreams]) socket.destroy();
         server.close(() => resolve());
       }),
   };
@@ -81,7 +94,12 @@ interface Seen {
   log: string[];
 }
 
-function configMapInformer(kc: KubeConfig, namespace: string, restartDelayMs: number) {
+function configMapInformer(
+  kc: KubeConfig,
+  namespace: string,
+  restartDelayMs: number,
+  watchTimeoutSeconds?: number,
+) {
   const core = kc.makeApiClient(CoreV1Api);
   const seen: Seen = { events: [], lists: 0, log: [] };
   const informer: Informer<V1ConfigMap> = createInformer<V1ConfigMap>({
@@ -98,6 +116,7 @@ function configMapInformer(kc: KubeConfig, namespace: string, restartDelayMs: nu
     what: 'configmaps',
     log: createLogger('warn', (line) => seen.log.push(line)),
     restartDelayMs,
+    ...(watchTimeoutSeconds !== undefined && { watchTimeoutSeconds }),
     onChange: (kind, obj) => seen.events.push(`${kind} ${obj.metadata?.name ?? '?'}`),
   });
   return { informer, seen };
@@ -220,6 +239,32 @@ describe('informers (operator/src/controller/informers.ts) on a real API server'
       expect(seen.lists).toBeGreaterThanOrEqual(2);
       expect(informer.get('doomed', ns)).toBeUndefined();
       expect(informer.get('born', ns)?.data?.['v']).toBe('2');
+    } finally {
+      await informer.stop();
+      await relay.close();
+    }
+  });
+
+  it('gives up a watch that went silent without an error, and watches again', async () => {
+    const ns = 'kube-node-lease';
+    const relay = await startRelay(new URL(cp.apiserver));
+    // The API server ends each watch after 2 s; one still open 2 s later than that is stalled.
+    const { informer, seen } = configMapInformer(throughRelay(cp.kubeconfig, relay), ns, 100, 2);
+    try {
+      await informer.start();
+      await createConfigMap('before-stall', ns, cp.kubeconfig);
+      await waitFor('the informer to see before-stall', () => seen.events.includes('add before-stall'));
+
+      relay.stall();
+      const stalledAt = Date.now();
+      await createConfigMap('after-stall', ns, cp.kubeconfig);
+      await waitFor('the informer to see after-stall', () => seen.events.includes('add after-stall'), {
+        timeoutMs: 20_000,
+      });
+      const restart = seen.log.find((l) => l.includes('watch stalled'));
+      expect(restart).toContain('watch failed; restarting');
+      // Nothing came through the silent connection: the change arrived once the watchdog gave it up.
+      expect(Date.now() - stalledAt).toBeGreaterThanOrEqual(2_000);
     } finally {
       await informer.stop();
       await relay.close();
