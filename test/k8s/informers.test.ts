@@ -1,6 +1,3 @@
-import type { Socket } from 'node:net';
-import { connect, createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { CoreV1Api, KubeConfig, Watch } from '@kubernetes/client-node';
 import { createLogger } from '@multi-mcp/proxy';
@@ -10,83 +7,7 @@ import { createInformer } from '../../operator/src/controller/informers.js';
 import type { ControlPlane } from '../harness/controlplane.js';
 import { startControlPlane } from '../harness/controlplane.js';
 import { k8s, kubectl, waitFor } from '../harness/k8s.js';
-
-/**
- * A TCP relay between the informer and the API server (TLS passes through untouched), so a test
- * can break the informer's connections the way a network or an API server restart does: `cut()`
- * resets every open connection (the watch in flight ends with an error), `refuse()` resets new
- * ones as they arrive, until `accept()`; `stall()` makes the open connections go silent, both
- * ways and without a close, as a dropped NAT or load-balancer entry does (new ones still work).
- */
-async function startRelay(target: URL) {
-  const open = new Set<Socket>();
-  const upstreams = new Set<Socket>();
-  const stalled = new WeakSet<Socket>();
-  let refusing = false;
-  const server = createServer((client) => {
-    if (refusing) {
-      client.resetAndDestroy();
-      return;
-    }
-    const upstream = connect(Number(target.port), target.hostname);
-    open.add(client);
-    upstreams.add(upstream);
-    const drop = (): void => {
-      if (stalled.has(client)) return; // a stalled path tells neither end (close() ends it)
-      open.delete(client);
-      upstreams.delete(upstream);
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', drop).on('close', drop);
-    upstream.on('error', drop).on('close', drop);
-    client.on('data', (chunk: Buffer) => {
-      if (!stalled.has(client)) upstream.write(chunk);
-    });
-    upstream.on('data', (chunk: Buffer) => {
-      if (!stalled.has(client)) client.write(chunk);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `https://127.0.0.1:${port}`,
-    cut: () => {
-      for (const socket of open) socket.resetAndDestroy();
-    },
-    refuse: () => {
-      refusing = true;
-      for (const socket of open) socket.resetAndDestroy();
-    },
-    accept: () => {
-      refusing = false;
-    },
-    stall: () => {
-      for (const socket of open) if (!socket.destroyed) stalled.add(socket);
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of [...open, ...upstreams]) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
-type Relay = Awaited<ReturnType<typeof startRelay>>;
-
-/** The control plane's kubeconfig, with its server replaced by the relay. */
-function throughRelay(kubeconfig: string, relay: Relay): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfig);
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error('kubeconfig without a cluster');
-  kc.loadFromOptions({
-    clusters: kc.clusters.map((c) => (c.name === cluster.name ? { ...c, server: relay.url } : c)),
-    users: kc.users,
-    contexts: kc.contexts,
-    currentContext: kc.getCurrentContext(),
-  });
-  return kc;
-}
+import { startRelay, throughRelay } from '../harness/relay.js';
 
 interface Seen {
   events: string[];
