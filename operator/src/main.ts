@@ -6,11 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { KubeConfig } from '@kubernetes/client-node';
 import { createLogger } from '@multi-mcp/proxy';
 import type { LogLevel } from '@multi-mcp/proxy';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createController } from './controller/controller.js';
+import { KeepAliveKubeConfig } from './controller/kubeconfig.js';
 import { createLeaderElector } from './controller/leader.js';
 import { startHealthServer } from './http/health.js';
 import { createMetrics } from './http/metrics.js';
@@ -159,7 +159,7 @@ async function main(): Promise<void> {
   program.parse();
   const options = program.opts<Options>();
   const log = createLogger(options.logLevel);
-  const kubeConfig = new KubeConfig();
+  const kubeConfig = new KeepAliveKubeConfig();
   if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);
   else kubeConfig.loadFromDefault();
   const own = ownNamespace();
