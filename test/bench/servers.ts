@@ -68,6 +68,7 @@ export async function startProxyHttp(
   processes: Processes,
   configPath: string,
   nodeFlags: string[] = [],
+  proxyFlags: string[] = [],
 ): Promise<HttpServer> {
   assertProxyBuilt();
   const port = await freePort();
@@ -82,6 +83,7 @@ export async function startProxyHttp(
     String(port),
     '--config',
     configPath,
+    ...proxyFlags,
   ];
   const server = processes.start('proxy-http', NODE, args);
   // /readyz turns 200 once the startup backends have settled, so the first call finds the tool.

@@ -261,6 +261,17 @@ describe('direct answers are the SDK’s answers', () => {
     expect(sdk.sized).toBe(false);
   });
 
+  it('answers every 2026-07-28 relayed call with one long-lived relay whose server is never connected', async () => {
+    const relay = directProxy.proxy.gateway.statelessRelay();
+    for (let id = 0; id < 20; id++) {
+      const answer = await send(directProxy, modern('a call', id, 'tools/call', ADD));
+      expect(answer.status).toBe(200);
+    }
+    // A connected shared server is what grows the v2 SDK's stateless handler (#2607): it holds nothing here.
+    expect(directProxy.proxy.gateway.statelessRelay()).toBe(relay);
+    expect(relay.server.transport).toBeUndefined();
+  });
+
   const openSession = async (h: Harness): Promise<Record<string, string>> => {
     const init = await h.call(
       'POST',
