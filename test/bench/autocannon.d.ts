@@ -7,6 +7,8 @@ declare module 'autocannon' {
     body?: string;
     connections?: number;
     duration?: number;
+    /** Stop after this many requests instead of after `duration`. */
+    amount?: number;
     /** Replaces every `[<id>]` in the body with a fresh id per request. */
     idReplacement?: boolean;
     timeout?: number;

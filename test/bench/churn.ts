@@ -137,7 +137,7 @@ interface Memory {
 }
 
 /** The proxy's memory after a full GC, read through its inspector (see heap-probe.ts). */
-async function memoryAfterGc(processes: Processes, inspector: string, pid: number): Promise<Memory> {
+export async function memoryAfterGc(processes: Processes, inspector: string, pid: number): Promise<Memory> {
   // Node 22+ has WebSocket built in; Node 20 needs the flag.
   const flags = typeof WebSocket === 'undefined' ? ['--experimental-websocket'] : [];
   const output = await processes.run(
@@ -152,7 +152,7 @@ async function memoryAfterGc(processes: Processes, inspector: string, pid: numbe
 }
 
 /** The inspector's WebSocket URL, which Node prints to stderr (the proxy's log file) at start. */
-async function inspectorUrl(logFile: string): Promise<string> {
+export async function inspectorUrl(logFile: string): Promise<string> {
   let url: string | undefined;
   await until('proxy inspector URL in its log', 10_000, () => {
     url = /Debugger listening on (ws:\/\/\S+)/.exec(readFileSync(logFile, 'utf8'))?.[1];

@@ -9,8 +9,10 @@ export const WORKER_SCRIPT = fileURLToPath(new URL('./client.ts', import.meta.ur
 export const BYTE_RELAY = fileURLToPath(new URL('./byte-relay.ts', import.meta.url));
 export const CHURN_CLIENT = fileURLToPath(new URL('./churn-client.ts', import.meta.url));
 export const HEAP_PROBE = fileURLToPath(new URL('./heap-probe.ts', import.meta.url));
+export const FLOOR_SERVER = fileURLToPath(new URL('./floor-server.mjs', import.meta.url));
 export const TINY_SERVER = fileURLToPath(new URL('./tiny-server.mjs', import.meta.url));
-export const PROXY_CLI = join(REPO_ROOT, 'proxy', 'dist', 'cli.js');
+/** `BENCH_PROXY_CLI` points the bench at another build (a before/after comparison in one run). */
+export const PROXY_CLI = process.env['BENCH_PROXY_CLI'] ?? join(REPO_ROOT, 'proxy', 'dist', 'cli.js');
 export const NODE = process.execPath;
 
 /** The file a package's `bin` entry points at. */

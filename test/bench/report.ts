@@ -18,6 +18,8 @@ export interface CapacityOutcome {
   scenario: string;
   request: string;
   baseline: boolean;
+  /** The plain node:http echo: the floor every other row is also held against. */
+  floor?: boolean;
   result?: CapacityResult;
   error?: string;
 }
@@ -75,9 +77,10 @@ export function latencyTable(outcomes: LatencyOutcome[], concurrencies: number[]
 
 export function capacityTable(outcomes: CapacityOutcome[], connections: number): string {
   const base = baselineOf(outcomes, () => true)?.result;
+  const floor = outcomes.find((o) => o.floor)?.result;
   const rows = outcomes.map((o) => {
     const r = o.result;
-    if (!r) return [o.scenario, o.request, String(connections), '-', '-', '-', '-', 'FAILED (see below)'];
+    if (!r) return [o.scenario, o.request, String(connections), '-', '-', '-', '-', 'FAILED (see below)', ''];
     const versus = o.baseline
       ? 'baseline'
       : base
@@ -92,10 +95,21 @@ export function capacityTable(outcomes: CapacityOutcome[], connections: number):
       String(r.p50),
       String(r.p99),
       failures,
-      versus,
+      o.floor ? '' : versus,
+      o.floor ? 'floor' : floor ? `1/${(floor.requestsPerSec / r.requestsPerSec).toFixed(1)}` : '',
     ];
   });
-  const header = ['scenario', 'request', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx/err', 'vs baseline'];
+  const header = [
+    'scenario',
+    'request',
+    'conns',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'non-2xx/err',
+    'vs baseline',
+    'of floor',
+  ];
   return table(header, rows);
 }
 
@@ -145,6 +159,58 @@ export function targetChecks(outcomes: LatencyOutcome[], concurrencies: number[]
         );
       }
     }
+  }
+  return lines;
+}
+
+/** Issue #11: the 2026-07-28 stateless path at raw load, against 10,000 req/s and 1/7 of the floor. */
+export function capacityChecks(outcomes: CapacityOutcome[]): string[] {
+  const floor = outcomes.find((o) => o.floor)?.result;
+  const modern = outcomes.find((o) => o.scenario === 'proxy' && o.request.startsWith('2026'))?.result;
+  const bridge = outcomes.find((o) => o.baseline)?.result;
+  const session = outcomes.find((o) => o.scenario === 'proxy' && o.request.startsWith('2025'))?.result;
+  const lines: string[] = [];
+  if (modern) {
+    lines.push(
+      check(
+        modern.requestsPerSec >= 10_000,
+        `capacity 2026 stateless: ${rate(modern.requestsPerSec)} req/s (target ≥ 10000)`,
+      ),
+    );
+    if (floor) {
+      const share = modern.requestsPerSec / floor.requestsPerSec;
+      lines.push(
+        check(
+          share >= 1 / 7,
+          `capacity 2026 stateless: 1/${(1 / share).toFixed(1)} of the node:http floor (${rate(floor.requestsPerSec)} req/s; target ≥ 1/7)`,
+        ),
+      );
+    }
+  }
+  if (session && bridge) {
+    lines.push(
+      `info capacity 2025 session: proxy ${ratio(session.requestsPerSec / bridge.requestsPerSec)} supergateway's req/s`,
+    );
+  }
+  return lines;
+}
+
+/** Issue #11: 2025-era sessions with the SDK client, against twice supergateway's throughput and half its p50. */
+export function sessionChecks(outcomes: LatencyOutcome[]): string[] {
+  const base = outcomes.find((o) => o.scenario === 'http supergateway');
+  const proxy = outcomes.find((o) => o.scenario === 'http proxy');
+  const lines: string[] = [];
+  const b16 = runAt(base, 16);
+  const p16 = runAt(proxy, 16);
+  if (b16 && p16) {
+    const times = p16.callsPerSec / b16.callsPerSec;
+    lines.push(check(times >= 2, `http c=16: proxy ${ratio(times)} supergateway's calls/s (target ≥ ×2.00)`));
+  }
+  const b1 = runAt(base, 1);
+  const p1 = runAt(proxy, 1);
+  if (b1 && p1) {
+    const share = p1.p50 / b1.p50;
+    lines.push(check(share <= 0.5, `http c=1: proxy p50 ${ratio(share)} supergateway's (target ≤ ×0.50)`));
   }
   return lines;
 }

@@ -11,8 +11,10 @@ import { parseOptions, USAGE, type BenchOptions } from './options.js';
 import { NODE, REPO_ROOT, WORKER_SCRIPT } from './paths.js';
 import { logTail, Processes } from './processes.js';
 import {
+  capacityChecks,
   capacityTable,
   latencyTable,
+  sessionChecks,
   targetChecks,
   type CapacityOutcome,
   type LatencyOutcome,
@@ -24,6 +26,7 @@ import {
   directStdioTarget,
   proxyStdioTarget,
   startEverythingHttp,
+  startFloorHttp,
   startProxyHttp,
   startSupergateway,
   writeProxyConfig,
@@ -210,6 +213,8 @@ async function bench(ctx: Context): Promise<boolean> {
   const { sections } = ctx.options;
   const capacity: CapacityOutcome[] = [];
   if (sections.has('capacity')) {
+    const floor = { scenario: 'node:http floor', request: 'JSON-RPC echo', baseline: false, floor: true };
+    capacity.push(await capacityScenario(ctx, floor, startFloorHttp, () => modernEchoRequest(PROXY_TOOL)));
     const bridge = { scenario: 'supergateway', request: '2025-11-25 session', baseline: true };
     capacity.push(
       await capacityScenario(ctx, bridge, startSupergateway, (url) =>
@@ -265,6 +270,8 @@ async function bench(ctx: Context): Promise<boolean> {
   if (churn?.report) console.log(`\n${churn.report}`);
   const checks = targetChecks(latency, concurrencies);
   if (checks.length > 0) console.log(`\ntargets (issue #2):\n${checks.join('\n')}`);
+  const fast = [...sessionChecks(latency), ...capacityChecks(capacity)];
+  if (fast.length > 0) console.log(`\ntargets (issue #11):\n${fast.join('\n')}`);
   const failures = [
     ...latency.map((o) => ({ name: o.scenario, error: o.error })),
     ...capacity.map((o) => ({ name: `capacity ${o.scenario} (${o.request})`, error: o.error })),

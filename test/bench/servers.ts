@@ -2,7 +2,7 @@
 // backend command (server-everything over stdio), so the only difference measured is the hop in between.
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BYTE_RELAY, EVERYTHING_BIN, NODE, PROXY_CLI, SUPERGATEWAY_BIN } from './paths.js';
+import { BYTE_RELAY, EVERYTHING_BIN, FLOOR_SERVER, NODE, PROXY_CLI, SUPERGATEWAY_BIN } from './paths.js';
 import type { Processes, Started } from './processes.js';
 import { freePort, waitReady } from './readiness.js';
 import type { StdioTarget } from './worker-protocol.js';
@@ -68,6 +68,7 @@ export async function startProxyHttp(
   processes: Processes,
   configPath: string,
   nodeFlags: string[] = [],
+  proxyFlags: string[] = [],
 ): Promise<HttpServer> {
   assertProxyBuilt();
   const port = await freePort();
@@ -82,6 +83,7 @@ export async function startProxyHttp(
     String(port),
     '--config',
     configPath,
+    ...proxyFlags,
   ];
   const server = processes.start('proxy-http', NODE, args);
   // /readyz turns 200 once the startup backends have settled, so the first call finds the tool.
@@ -111,6 +113,14 @@ export async function startSupergateway(processes: Processes): Promise<HttpServe
   ];
   const server = processes.start('supergateway', NODE, args);
   await waitReady(server, { host: HOST, port, okUrl: `http://${HOST}:${port}/healthz` });
+  return { server, url: `http://${HOST}:${port}/mcp` };
+}
+
+/** The plain `node:http` JSON-RPC echo (floor-server.mjs): the floor of any Node HTTP hop. */
+export async function startFloorHttp(processes: Processes): Promise<HttpServer> {
+  const port = await freePort();
+  const server = processes.start('floor-http', NODE, [FLOOR_SERVER, String(port)]);
+  await waitReady(server, { host: HOST, port, okUrl: `http://${HOST}:${port}/` });
   return { server, url: `http://${HOST}:${port}/mcp` };
 }
 

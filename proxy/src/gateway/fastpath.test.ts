@@ -14,7 +14,7 @@ async function setup(handler: RelayHandler) {
   client.onmessage = (message) => received.push(message);
   await wrapped.start();
   await client.start();
-  return { client, passedOn, received };
+  return { client, wrapped, passedOn, received };
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
@@ -89,5 +89,41 @@ describe('withFastPath', () => {
       { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 'p', progress: 1 } },
       { jsonrpc: '2.0', id: 3, result: { content: [] } },
     ]);
+  });
+
+  it('answers a direct call (the HTTP front door) with its response, cancellable through the transport', async () => {
+    let release: (() => void) | undefined;
+    const { client, wrapped, received } = await setup(async () => ({ content: [] }));
+    expect(wrapped.initialized).toBe(false);
+    await client.send(initialize);
+    await settle();
+    expect(wrapped.initialized).toBe(true);
+    const handler = async (params: Record<string, unknown>) => ({ echoed: params['name'] });
+    await expect(wrapped.answerDirect(4, handler, { name: 'y' })).resolves.toEqual({
+      jsonrpc: '2.0',
+      id: 4,
+      result: { echoed: 'y' },
+    });
+    const waiting = (id: number) =>
+      wrapped.answerDirect(
+        id,
+        (params, context) => {
+          const inner = new Promise<Record<string, unknown>>((resolve) => {
+            release = () => resolve({ echoed: params['name'] });
+            context.signal.addEventListener('abort', () => resolve({ content: [] }));
+          });
+          return inner;
+        },
+        { name: 'z' },
+      );
+    const cancelled = waiting(5);
+    await client.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 5 } });
+    await expect(cancelled).resolves.toBeUndefined();
+    const answered = waiting(6);
+    release?.();
+    await expect(answered).resolves.toEqual({ jsonrpc: '2.0', id: 6, result: { echoed: 'z' } });
+    // Direct answers go back to the front door, never through the transport.
+    await settle();
+    expect(received).toEqual([]);
   });
 });

@@ -28,38 +28,70 @@ export type RelayHandler = (params: Record<string, unknown>, context: RelayConte
  * `Server` as before. Only 2025-era sessions take this path: it turns on when `initialize`
  * passes, since 2026-07-28 results need the SDK's era encoding.
  */
+export interface FastPathTransport extends Transport {
+  /** `initialize` has passed: relayed calls may be answered around the `Server`. */
+  readonly initialized: boolean;
+  /**
+   * Runs one relayed call of this session outside the transport (the HTTP front door answers
+   * it as JSON on its own response) and resolves with its JSON-RPC response, or undefined when
+   * the client cancelled it. It is cancellable like any other: `notifications/cancelled`
+   * arriving through the transport aborts it, and so does the session closing.
+   */
+  answerDirect(
+    id: RequestId,
+    handler: RelayHandler,
+    params: Record<string, unknown>,
+  ): Promise<JSONRPCMessage | undefined>;
+}
+
 export function withFastPath(
   inner: Transport,
   handlerFor: (method: string) => RelayHandler | undefined,
-): Transport {
+): FastPathTransport {
   const inFlight = new Map<RequestId, AbortController>();
   let initialized = false;
 
-  const answer = (id: RequestId, handler: RelayHandler, params: Record<string, unknown>): void => {
+  const run = (
+    id: RequestId,
+    handler: RelayHandler,
+    params: Record<string, unknown>,
+    options: TransportSendOptions,
+  ): Promise<JSONRPCMessage | undefined> => {
     const controller = new AbortController();
     inFlight.set(id, controller);
-    const options: TransportSendOptions = { relatedRequestId: id };
     const context: RelayContext = {
       requestId: id,
       signal: controller.signal,
       notify: (notification) => inner.send({ jsonrpc: '2.0', ...notification }, options),
     };
-    handler(params, context)
+    return handler(params, context)
       .then(
         (result): JSONRPCMessage => ({ jsonrpc: '2.0', id, result }),
         (error: unknown): JSONRPCMessage => ({ jsonrpc: '2.0', id, error: toJsonRpcError(error) }),
       )
-      .then((response) => {
-        // A cancelled request gets no response (the client has forgotten the id).
-        if (!controller.signal.aborted) return inner.send(response, options);
-      })
-      .catch((error: unknown) =>
-        wrapper.onerror?.(new Error(`sending a response failed: ${errorMessage(error)}`)),
-      )
+      .then((response) => (controller.signal.aborted ? undefined : response))
       .finally(() => inFlight.delete(id));
   };
 
-  const wrapper: Transport = {
+  const answer = (id: RequestId, handler: RelayHandler, params: Record<string, unknown>): void => {
+    const options: TransportSendOptions = { relatedRequestId: id };
+    run(id, handler, params, options)
+      .then((response) => {
+        // A cancelled request gets no response (the client has forgotten the id).
+        if (response) return inner.send(response, options);
+      })
+      .catch((error: unknown) =>
+        wrapper.onerror?.(new Error(`sending a response failed: ${errorMessage(error)}`)),
+      );
+  };
+
+  const wrapper: FastPathTransport = {
+    get initialized() {
+      return initialized;
+    },
+    // Nothing is sent through the transport for these: progress needs its stream, so a call
+    // with a progress token is never answered directly (the front door checks).
+    answerDirect: (id, handler, params) => run(id, handler, params, { relatedRequestId: id }),
     async start() {
       const previousMessage = inner.onmessage;
       const previousClose = inner.onclose;

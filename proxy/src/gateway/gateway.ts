@@ -48,6 +48,14 @@ export interface Gateway {
   /** A fresh server for one 2026-era request: it serves statelessly and gets no pushes. */
   createStatelessServer(): Server;
   /**
+   * The one long-lived stateless server the HTTP front door answers relayed 2026-07-28 calls
+   * with, without a `Server` per request (its `Server` is never connected, so it holds nothing
+   * per request: the per-request state lives in each call's closure and the input bridge).
+   */
+  statelessRelay(): SessionServer;
+  /** Who the proxy says it is to clients (every server it builds carries it). */
+  readonly serverInfo: Implementation;
+  /**
    * A fresh server for one session, with the relay handlers its front door serves around it:
    * connect the server to `withFastPath(transport, relayedFor)` (see fastpath.ts).
    */
@@ -151,9 +159,13 @@ export function createGateway(options: GatewayOptions): Gateway {
     });
   };
 
+  let stateless: SessionServer | undefined;
+
   return {
     backendHooks,
     createStatelessServer: () => build('stateless').server,
+    statelessRelay: () => (stateless ??= build('stateless')),
+    serverInfo: options.serverInfo,
     createSession: build,
     addNotifier(notifier) {
       notifiers.add(notifier);

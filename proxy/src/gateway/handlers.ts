@@ -1,5 +1,5 @@
 import type { Progress } from '@modelcontextprotocol/client';
-import type { Implementation, Result, ServerContext } from '@modelcontextprotocol/server';
+import type { ClientCapabilities, Implementation, Result, ServerContext } from '@modelcontextprotocol/server';
 import { ProtocolError, ProtocolErrorCode, Server } from '@modelcontextprotocol/server';
 import { routeResource } from '../catalog/catalog.js';
 import type { CatalogStore } from '../catalog/store.js';
@@ -50,6 +50,20 @@ function stringParam(params: Params, field: string, method: string): string {
 export interface SessionServer {
   server: Server;
   relayedFor: (method: string) => RelayHandler | undefined;
+  /**
+   * Serves one relayed 2026-07-28 call as the `Server` would (MRTR methods through the input
+   * bridge), for a front door that answers it without one; undefined for other methods.
+   */
+  relayModern: (method: string, call: ModernCall, ctx: RelayContext) => Promise<Result> | undefined;
+}
+
+/** A 2026-07-28 request's params as the SDK lifts them: envelope keys and retry fields apart. */
+export interface ModernCall {
+  /** Without the envelope's `_meta` keys, `requestState` and `inputResponses`. */
+  params: Params;
+  capabilities: ClientCapabilities;
+  requestState: string | undefined;
+  inputResponses: Record<string, unknown> | undefined;
 }
 
 function relayContextOf(ctx: ServerContext): RelayContext {
@@ -215,24 +229,38 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
   const relayedFor = (method: string): RelayHandler | undefined =>
     Object.hasOwn(relayed, method) ? relayed[method] : undefined;
 
-  server.fallbackRequestHandler = async (request, ctx) => {
-    const handle = relayedFor(request.method);
-    if (!handle)
-      throw new ProtocolError(ProtocolErrorCode.MethodNotFound, `Method not found: ${request.method}`);
-    const params = request.params ?? {};
-    if (!deps.bridge || !MRTR_METHODS.has(request.method)) return handle(params, relayContextOf(ctx));
-    const { _meta, ...call } = params;
+  const relayModern = (method: string, call: ModernCall, ctx: RelayContext): Promise<Result> | undefined => {
+    const handle = relayedFor(method);
+    if (!handle) return undefined;
+    if (!deps.bridge || !MRTR_METHODS.has(method)) return handle(call.params, ctx);
+    const { _meta, ...params } = call.params;
     return deps.bridge.serve(
       {
-        method: request.method,
-        params: call,
+        method,
+        params,
+        capabilities: call.capabilities,
+        requestState: call.requestState,
+        inputResponses: call.inputResponses,
+        notify: ctx.notify,
+      },
+      (own) => handle(_meta === undefined ? params : { ...params, _meta }, { ...ctx, ...own }),
+    );
+  };
+
+  server.fallbackRequestHandler = async (request, ctx) => {
+    const served = relayModern(
+      request.method,
+      {
+        params: request.params ?? {},
         capabilities: server.getClientCapabilities() ?? {},
         requestState: ctx.mcpReq.requestState<string>(),
         inputResponses: ctx.mcpReq.inputResponses,
-        notify: ctx.mcpReq.notify,
       },
-      (own) => handle(_meta === undefined ? call : { ...call, _meta }, { ...relayContextOf(ctx), ...own }),
+      relayContextOf(ctx),
     );
+    if (!served)
+      throw new ProtocolError(ProtocolErrorCode.MethodNotFound, `Method not found: ${request.method}`);
+    return served;
   };
 
   // Subscriptions are per session in the proxy; a backend is subscribed once, while anyone is.
@@ -282,5 +310,5 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     return {};
   });
 
-  return { server, relayedFor };
+  return { server, relayedFor, relayModern };
 }

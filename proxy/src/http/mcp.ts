@@ -1,17 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import { toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
-import type { InitializeRequest } from '@modelcontextprotocol/server';
+import type { IncomingMessage } from 'node:http';
+import { toNodeHandler } from '@modelcontextprotocol/node';
+import type { InboundClassificationOutcome, InitializeRequest } from '@modelcontextprotocol/server';
 import {
+  classifyInboundRequest,
   createMcpHandler,
   isInitializeRequest,
-  isLegacyRequest,
   WebStandardStreamableHTTPServerTransport,
 } from '@modelcontextprotocol/server';
 import { withFastPath } from '../gateway/fastpath.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { Logger } from '../log.js';
 import { Field, errorMessage } from '../log.js';
+import { modernDirect, sessionDirect } from './direct.js';
 import { principalOf } from './oauth.js';
 import { requestId, RpcCode, sendRpcError } from './respond.js';
 import type { LiveSession, RestoreMetrics, SessionRefusal } from './restore.js';
@@ -29,6 +31,11 @@ export interface McpRouteOptions {
   /** With a session key: 2025-era ids are sealed, and ids this replica never issued are restored. */
   seal?: SessionSeal;
   restores?: RestoreMetrics;
+  /**
+   * Answer relayed calls straight on Node's request and response (direct.ts); default true.
+   * Off, every request goes through the SDK: what the direct answers are tested against.
+   */
+  directAnswers?: boolean;
 }
 
 export interface McpRoute {
@@ -78,6 +85,29 @@ async function unknownMethodAs404(
   });
 }
 
+const single = (value: string | string[] | undefined): string | undefined =>
+  Array.isArray(value) ? value.join(', ') : value;
+
+/**
+ * The SDK's era classification (what its `isLegacyRequest` runs) on the Node request and its
+ * parsed body, without building a web-standard Request: a POST without a JSON body is
+ * 2025-era, like the SDK's "no JSON body" step.
+ */
+function classify(req: IncomingMessage & { body?: unknown }): InboundClassificationOutcome | 'no-body' {
+  const httpMethod = (req.method ?? 'GET').toUpperCase();
+  if (httpMethod === 'POST' && req.body === undefined) return 'no-body';
+  const protocolVersionHeader = single(req.headers['mcp-protocol-version']);
+  const mcpMethodHeader = single(req.headers['mcp-method']);
+  const mcpNameHeader = single(req.headers['mcp-name']);
+  return classifyInboundRequest({
+    httpMethod,
+    ...(protocolVersionHeader !== undefined && { protocolVersionHeader }),
+    ...(mcpMethodHeader !== undefined && { mcpMethodHeader }),
+    ...(mcpNameHeader !== undefined && { mcpNameHeader }),
+    ...(httpMethod === 'POST' && { body: req.body }),
+  });
+}
+
 /** The resource URIs a `subscriptions/listen` request asks updates for (none for any other body). */
 function listenedUris(body: unknown): string[] {
   if (typeof body !== 'object' || body === null) return [];
@@ -98,6 +128,8 @@ function listenedUris(body: unknown): string[] {
  */
 export function createMcpRoute(options: McpRouteOptions): McpRoute {
   const { gateway, sessions, maxBodyBytes } = options;
+  const direct = options.directAnswers ?? true;
+  const answerModern = modernDirect(() => gateway.statelessRelay(), gateway.serverInfo);
   const log = options.log.with({ [Field.transport]: 'streamable-http' });
   const onerror = (error: Error): void => log.debug('mcp handler error', { [Field.error]: error.message });
 
@@ -134,11 +166,14 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
       sessions.forget(id);
     };
     const { server, relayedFor } = gateway.createSession('streamable-http');
+    const wired = withFastPath(transport, relayedFor);
+    const directSession = { id, transport: wired, relayedFor };
     const entry: LiveSession = {
       transport,
       server,
       principal,
       serve: async (req, res) => {
+        if (direct && sessionDirect(req, res, directSession)) return;
         const parsed = req.body === undefined ? undefined : { parsedBody: req.body as unknown };
         const response = await transport.handleRequest(headersOnly(req), parsed);
         await sendWebResponse(response, res, req.method === 'GET');
@@ -147,7 +182,7 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
     live.set(id, entry);
     const session = sessions.add(id, 'streamable-http', () => server.close());
     try {
-      await server.connect(withFastPath(transport, relayedFor));
+      await server.connect(wired);
     } catch (error) {
       await sessions.close(id, 'connect failed');
       throw error;
@@ -243,15 +278,12 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
     try {
       // A request naming a live session is 2025-era by definition: skip classifying it (the hot path).
       const sessionHeader = req.headers['mcp-session-id'];
-      const legacy =
-        (typeof sessionHeader === 'string' && live.has(sessionHeader)) ||
-        (req.body === undefined
-          ? await isLegacyRequest(await toWebRequest(req), undefined, { maxRequestBodySize: maxBodyBytes })
-          : await isLegacyRequest(headersOnly(req), req.body));
-      if (legacy) {
+      const route = typeof sessionHeader === 'string' && live.has(sessionHeader) ? 'live' : classify(req);
+      if (route === 'live' || route === 'no-body' || route.kind === 'legacy') {
         await serveLegacy(req, res);
         return;
       }
+      if (direct && route.kind === 'modern' && answerModern(req, res, route)) return;
       const watched = listenedUris(req.body);
       if (watched.length > 0) res.once('close', gateway.watchResources(watched));
       await modernNode(req, res, req.body);

@@ -58,6 +58,8 @@ export interface HttpOptions {
    * JWT for this endpoint, and sessions are bound to the token's subject. Admin routes keep their own token.
    */
   oauth?: OAuthSettings;
+  /** Internal: false sends every MCP request through the SDK (what direct answers are tested against). */
+  directAnswers?: boolean;
 }
 
 export interface HttpFrontDoor {
@@ -139,6 +141,7 @@ export async function startHttpFrontDoor(
     log: httpLog,
     maxBodyBytes: options.maxBodyBytes,
     maxSubscriptions: options.maxSessions,
+    ...(options.directAnswers !== undefined && { directAnswers: options.directAnswers }),
     ...(options.sessionSeal && { seal: options.sessionSeal, restores: metrics.restores }),
   });
   const sse = createSseRoutes({ gateway: proxy.gateway, sessions, log: httpLog, messagesPath: '/messages' });

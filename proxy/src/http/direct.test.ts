@@ -1,0 +1,320 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Harness } from './testing.js';
+import { fixtureServer, startHarness } from './testing.js';
+
+// The direct answers (direct.ts) against the SDK's own: the same corpus of requests goes to a
+// proxy that answers relayed calls directly and to one that sends everything through the SDK
+// (`directAnswers: false`), with the same backend, and every answer must be the same JSON text,
+// byte for byte, with the same HTTP status. Requests the direct path must not take (malformed,
+// mismatched headers, progress tokens, notifications, lists) are in the corpus too: they must
+// still get the SDK's answer.
+
+const ACCEPT = 'application/json, text/event-stream';
+const MODERN = '2026-07-28';
+const META = {
+  'io.modelcontextprotocol/protocolVersion': MODERN,
+  'io.modelcontextprotocol/clientInfo': { name: 'corpus', version: '1.0.0' },
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
+
+interface Probe {
+  what: string;
+  body: unknown;
+  headers?: Record<string, string>;
+  /** Whether the direct path should answer it (false: the SDK answers it on both proxies). */
+  direct: boolean;
+}
+
+interface Answer {
+  status: number;
+  /** The JSON-RPC messages as sent, whether the body was JSON or an SSE stream. */
+  messages: string[];
+  /** The direct path writes a sized JSON body; the SDK's adapters stream theirs. */
+  sized: boolean;
+  contentType: string | null;
+}
+
+async function answerOf(response: Response): Promise<Answer> {
+  const text = await response.text();
+  const contentType = response.headers.get('content-type');
+  const messages = contentType?.includes('text/event-stream')
+    ? text
+        .split('\n')
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => line.slice(5).trim())
+        .filter((data) => data !== '')
+    : text === ''
+      ? []
+      : [text];
+  return {
+    status: response.status,
+    messages,
+    sized: response.headers.get('content-length') !== null,
+    contentType,
+  };
+}
+
+const call = (id: number | string, method: string, params: Record<string, unknown>) => ({
+  jsonrpc: '2.0',
+  id,
+  method,
+  params,
+});
+
+/** A 2026-07-28 request with its headers as a well-behaved client sends them. */
+function modern(
+  what: string,
+  id: number | string,
+  method: string,
+  params: Record<string, unknown>,
+  direct = true,
+): Probe {
+  const name = (params['name'] ?? params['uri']) as string | undefined;
+  return {
+    what,
+    body: call(id, method, { ...params, _meta: { ...META, ...(params['_meta'] as object) } }),
+    headers: {
+      'mcp-protocol-version': MODERN,
+      'mcp-method': method,
+      ...(name !== undefined && method !== 'completion/complete' && { 'mcp-name': name }),
+    },
+    direct,
+  };
+}
+
+const ADD = { name: 'calc__add', arguments: { a: 2, b: 3 } };
+const PROMPT_REF = { type: 'ref/prompt', name: 'calc__explain-calculation' };
+
+const modernCorpus: Probe[] = [
+  modern('a tool call', 1, 'tools/call', ADD),
+  modern('a string id', 'call-two', 'tools/call', ADD),
+  modern('a tool result with isError', 3, 'tools/call', { name: 'calc__divide', arguments: { a: 1, b: 0 } }),
+  modern('arguments the backend rejects', 4, 'tools/call', { name: 'calc__add', arguments: { a: 'x' } }),
+  modern('an unknown tool', 5, 'tools/call', { name: 'calc__nope', arguments: {} }),
+  modern('a prompt', 6, 'prompts/get', {
+    name: 'calc__explain-calculation',
+    arguments: { expression: '1+1' },
+  }),
+  modern('an unknown prompt', 7, 'prompts/get', { name: 'calc__nope' }),
+  modern('a resource, stamped with cache fields', 8, 'resources/read', { uri: 'calculator://constants' }),
+  modern('an unknown resource', 9, 'resources/read', { uri: 'calculator://nope' }),
+  modern('a completion', 10, 'completion/complete', {
+    ref: PROMPT_REF,
+    argument: { name: 'level', value: 'b' },
+  }),
+  modern('a completion with a bad ref', 11, 'completion/complete', {
+    ref: { type: 'ref/nope' },
+    argument: {},
+  }),
+  modern('a call with its own _meta besides the envelope', 12, 'tools/call', {
+    ...ADD,
+    _meta: { 'example.com/trace': 'abc' },
+  }),
+  modern('a call without a name', 15, 'tools/call', { arguments: {} }),
+  // From here on the SDK answers on both proxies.
+  modern('a call with a progress token', 13, 'tools/call', { ...ADD, _meta: { progressToken: 'p' } }, false),
+  modern('tools/list', 14, 'tools/list', {}, false),
+  modern('an unknown method', 16, 'nope/nothing', {}, false),
+  {
+    ...modern('Mcp-Name naming another tool', 17, 'tools/call', ADD),
+    headers: { 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'calc__subtract' },
+    direct: false,
+  },
+  {
+    ...modern('no Mcp-Method header', 18, 'tools/call', ADD),
+    headers: { 'mcp-protocol-version': MODERN, 'mcp-name': 'calc__add' },
+    direct: false,
+  },
+  {
+    ...modern('no MCP-Protocol-Version header', 19, 'tools/call', ADD),
+    headers: { 'mcp-method': 'tools/call', 'mcp-name': 'calc__add' },
+    direct: false,
+  },
+  {
+    what: 'an envelope without client capabilities',
+    body: call(20, 'tools/call', { ...ADD, _meta: { 'io.modelcontextprotocol/protocolVersion': MODERN } }),
+    headers: { 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'calc__add' },
+    direct: false,
+  },
+  {
+    what: 'an unsupported revision in the envelope',
+    body: call(21, 'tools/call', {
+      ...ADD,
+      _meta: { ...META, 'io.modelcontextprotocol/protocolVersion': '2099-01-01' },
+    }),
+    headers: { 'mcp-protocol-version': '2099-01-01', 'mcp-method': 'tools/call', 'mcp-name': 'calc__add' },
+    direct: false,
+  },
+  {
+    what: 'a notification',
+    body: { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 99, _meta: META } },
+    headers: { 'mcp-protocol-version': MODERN, 'mcp-method': 'notifications/cancelled' },
+    direct: false,
+  },
+  {
+    what: 'an extra top-level member',
+    body: { ...call(22, 'tools/call', { ...ADD, _meta: META }), extra: true },
+    headers: { 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'calc__add' },
+    direct: false,
+  },
+];
+
+/** 2025-era requests inside an initialized session (the session headers are added per proxy). */
+const sessionCorpus: Probe[] = [
+  { what: 'a tool call', body: call(1, 'tools/call', ADD), direct: true },
+  { what: 'a string id', body: call('two', 'tools/call', ADD), direct: true },
+  {
+    what: 'isError',
+    body: call(3, 'tools/call', { name: 'calc__divide', arguments: { a: 1, b: 0 } }),
+    direct: true,
+  },
+  {
+    what: 'rejected arguments',
+    body: call(4, 'tools/call', { name: 'calc__add', arguments: { a: 'x' } }),
+    direct: true,
+  },
+  { what: 'an unknown tool', body: call(5, 'tools/call', { name: 'calc__nope' }), direct: true },
+  {
+    what: 'a prompt',
+    body: call(6, 'prompts/get', { name: 'calc__explain-calculation', arguments: { expression: '2' } }),
+    direct: true,
+  },
+  { what: 'a resource', body: call(7, 'resources/read', { uri: 'calculator://constants' }), direct: true },
+  {
+    what: 'an unknown resource',
+    body: call(8, 'resources/read', { uri: 'calculator://nope' }),
+    direct: true,
+  },
+  {
+    what: 'a completion',
+    body: call(9, 'completion/complete', { ref: PROMPT_REF, argument: { name: 'level', value: 'e' } }),
+    direct: true,
+  },
+  { what: 'a call without a name', body: call(10, 'tools/call', {}), direct: true },
+  {
+    what: 'own _meta',
+    body: call(11, 'tools/call', { ...ADD, _meta: { 'example.com/x': 1 } }),
+    direct: true,
+  },
+  // The session's transport answers these on both proxies.
+  {
+    what: 'a progress token',
+    body: call(12, 'tools/call', { ...ADD, _meta: { progressToken: 7 } }),
+    direct: false,
+  },
+  { what: 'tools/list', body: call(13, 'tools/list', {}), direct: false },
+  { what: 'ping', body: call(14, 'ping', {}), direct: false },
+  {
+    what: 'a notification',
+    body: { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 99 } },
+    direct: false,
+  },
+  {
+    what: 'an unsupported protocol version header',
+    body: call(15, 'tools/call', ADD),
+    headers: { 'mcp-protocol-version': '1999-01-01' },
+    direct: false,
+  },
+  {
+    what: 'an Accept without SSE',
+    body: call(16, 'tools/call', ADD),
+    headers: { accept: 'application/json' },
+    direct: false,
+  },
+  { what: 'a batch', body: [call(17, 'tools/call', ADD)], direct: false },
+  { what: 'a fractional id', body: call(18.5, 'tools/call', ADD), direct: false },
+];
+
+describe('direct answers are the SDK’s answers', () => {
+  let directProxy: Harness;
+  let sdkProxy: Harness;
+
+  const start = async (directAnswers: boolean): Promise<Harness> => {
+    const h = await startHarness({ directAnswers });
+    const response = await h.call('POST', '/mcp_servers', {
+      mcpServers: { calc: fixtureServer('calculator.ts') },
+    });
+    expect(response.status).toBe(200);
+    await h.proxy.markReadyWhenSettled(20_000);
+    expect(h.proxy.registry.get('calc')?.state).toBe('ready');
+    return h;
+  };
+
+  beforeAll(async () => {
+    [directProxy, sdkProxy] = await Promise.all([start(true), start(false)]);
+  }, 40_000);
+
+  afterAll(async () => {
+    await Promise.all([directProxy?.close(), sdkProxy?.close()]);
+  });
+
+  const send = async (h: Harness, probe: Probe, headers: Record<string, string> = {}): Promise<Answer> =>
+    answerOf(await h.call('POST', '/mcp', probe.body, { accept: ACCEPT, ...headers, ...probe.headers }));
+
+  it.each(modernCorpus.map((probe) => [probe.what, probe] as const))('2026-07-28: %s', async (_, probe) => {
+    const [direct, sdk] = await Promise.all([send(directProxy, probe), send(sdkProxy, probe)]);
+    expect(direct.status).toBe(sdk.status);
+    expect(direct.messages).toEqual(sdk.messages);
+    expect(direct.contentType).toBe(sdk.contentType);
+    // Taken or not: the direct path writes a sized body, the SDK's Node adapter streams its own.
+    expect(direct.sized).toBe(probe.direct);
+    expect(sdk.sized).toBe(false);
+  });
+
+  it('answers every 2026-07-28 relayed call with one long-lived relay whose server is never connected', async () => {
+    const relay = directProxy.proxy.gateway.statelessRelay();
+    for (let id = 0; id < 20; id++) {
+      const answer = await send(directProxy, modern('a call', id, 'tools/call', ADD));
+      expect(answer.status).toBe(200);
+    }
+    // A connected shared server is what grows the v2 SDK's stateless handler (#2607): it holds nothing here.
+    expect(directProxy.proxy.gateway.statelessRelay()).toBe(relay);
+    expect(relay.server.transport).toBeUndefined();
+  });
+
+  const openSession = async (h: Harness): Promise<Record<string, string>> => {
+    const init = await h.call(
+      'POST',
+      '/mcp',
+      call(0, 'initialize', {
+        protocolVersion: '2025-11-25',
+        capabilities: {},
+        clientInfo: { name: 'corpus', version: '1.0.0' },
+      }),
+      { accept: ACCEPT },
+    );
+    await init.text();
+    const id = init.headers.get('mcp-session-id');
+    expect(id).toBeTruthy();
+    const headers = { 'mcp-session-id': id ?? '', 'mcp-protocol-version': '2025-11-25' };
+    const initialized = await h.call(
+      'POST',
+      '/mcp',
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+      { accept: ACCEPT, ...headers },
+    );
+    expect(initialized.status).toBe(202);
+    return headers;
+  };
+
+  it('2025-11-25 sessions: relayed calls come back as JSON with the same message, the rest as before', async () => {
+    const [directSession, sdkSession] = await Promise.all([openSession(directProxy), openSession(sdkProxy)]);
+    for (const probe of sessionCorpus) {
+      const [direct, sdk] = await Promise.all([
+        send(directProxy, probe, directSession),
+        send(sdkProxy, probe, sdkSession),
+      ]);
+      expect({ probe: probe.what, status: direct.status, messages: direct.messages }).toEqual({
+        probe: probe.what,
+        status: sdk.status,
+        messages: sdk.messages,
+      });
+      // Taken: one JSON answer instead of the transport's SSE stream (which any client must accept).
+      expect({ probe: probe.what, json: direct.contentType === 'application/json' && direct.sized }).toEqual({
+        probe: probe.what,
+        json: probe.direct,
+      });
+      if (probe.direct) expect(sdk.contentType).toBe('text/event-stream');
+    }
+  });
+});

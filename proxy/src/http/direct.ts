@@ -1,0 +1,266 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type {
+  ClientCapabilities,
+  Implementation,
+  InboundModernRoute,
+  JSONRPCMessage,
+  RequestId,
+  Result,
+} from '@modelcontextprotocol/server';
+import {
+  CLIENT_CAPABILITIES_META_KEY,
+  CLIENT_INFO_META_KEY,
+  LOG_LEVEL_META_KEY,
+  PROTOCOL_VERSION_META_KEY,
+  ProtocolErrorCode,
+  SERVER_INFO_META_KEY,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  isJsonContentType,
+} from '@modelcontextprotocol/server';
+import type { FastPathTransport } from '../gateway/fastpath.js';
+import type { SessionServer } from '../gateway/handlers.js';
+import type { RelayContext, RelayHandler } from '../gateway/fastpath.js';
+
+// Relayed calls (tools/call, prompts/get, resources/read, completion/complete) answered straight
+// on Node's request and response, for both protocol eras: no web-standard Request/Response, no
+// per-request `Server` or transport, and one JSON answer instead of an SSE stream. Only requests
+// whose every check is already known to pass are taken; anything else (a malformed envelope,
+// a header the SDK would reject, a progress token, a retry of an input_required round, a
+// batch) goes the SDK's way, so every error the SDK owns is still the SDK's own answer. What is
+// answered here is what the SDK would answer, byte for byte (direct.test.ts holds both to it).
+
+/** The one 2026-07-28 revision these answers are encoded for (the SDK's era codec for it). */
+const MODERN_REVISION = '2026-07-28';
+const ENVELOPE_KEYS = [
+  PROTOCOL_VERSION_META_KEY,
+  CLIENT_INFO_META_KEY,
+  CLIENT_CAPABILITIES_META_KEY,
+  LOG_LEVEL_META_KEY,
+];
+const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
+/** The body field `Mcp-Name` mirrors, per method (the SDK's standard header validation). */
+const NAME_FIELD: Record<string, string | undefined> = {
+  'tools/call': 'name',
+  'prompts/get': 'name',
+  'resources/read': 'uri',
+  'completion/complete': undefined,
+};
+/** Results the 2026-07-28 codec stamps with cache fields (of the methods relayed here). */
+const CACHEABLE = new Set(['resources/read']);
+/** Methods whose results may carry a resultType other than `complete` (input_required). */
+const EXTENDED_RESULT_TYPE = new Set(['tools/call', 'prompts/get', 'resources/read']);
+
+type Params = Record<string, unknown>;
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const header = (req: IncomingMessage, name: string): string | undefined => {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+};
+
+/** A single JSON-RPC request for a relayed method, shaped exactly as the SDK's schema wants it. */
+function relayedRequest(body: unknown): { id: RequestId; method: string; params: Params } | undefined {
+  if (!isPlainObject(body) || body['jsonrpc'] !== '2.0') return undefined;
+  const { id, method, params } = body;
+  if (typeof id !== 'string' && !(typeof id === 'number' && Number.isSafeInteger(id))) return undefined;
+  if (typeof method !== 'string' || !Object.hasOwn(NAME_FIELD, method)) return undefined;
+  if (params !== undefined && !isPlainObject(params)) return undefined;
+  for (const key of Object.keys(body)) if (!REQUEST_KEYS.has(key)) return undefined;
+  const meta = params?.['_meta'];
+  if (meta !== undefined && !isPlainObject(meta)) return undefined;
+  // Progress goes out on the request's own stream, and a task runs past its request: the SDK's way.
+  if (meta?.['progressToken'] !== undefined || params?.['task'] !== undefined) return undefined;
+  return { id, method, params: params ?? {} };
+}
+
+function writeJson(res: ServerResponse, status: number, message: unknown, sessionId?: string): void {
+  const text = JSON.stringify(message);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...(sessionId !== undefined && { 'mcp-session-id': sessionId }),
+  });
+  res.end(text);
+}
+
+/** Aborts when the client goes away before its answer is written: over HTTP that is the cancellation. */
+function abortOnClose(res: ServerResponse): AbortController {
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort('client disconnected');
+  });
+  return controller;
+}
+
+/** The 2026-07-28 codec's result encoding (the SDK's `encodeResult`), for the relayed methods. */
+function encodeModernResult(method: string, result: Result, serverInfo: Implementation): Result {
+  let out: Record<string, unknown> = result;
+  const capabilities = out['capabilities'];
+  if (isPlainObject(capabilities) && 'tasks' in capabilities) {
+    const { tasks: _tasks, ...rest } = capabilities;
+    out = { ...out, capabilities: rest };
+  }
+  const provided = out['resultType'];
+  if (provided === undefined) out = { ...out, resultType: 'complete' };
+  else if (provided !== 'complete' && !EXTENDED_RESULT_TYPE.has(method)) throw new EncodeError();
+  if (out['resultType'] === 'complete' && CACHEABLE.has(method)) {
+    const ttlMs = out['ttlMs'];
+    const scope = out['cacheScope'];
+    out = {
+      ...out,
+      ttlMs: typeof ttlMs === 'number' && Number.isSafeInteger(ttlMs) && ttlMs >= 0 ? ttlMs : 0,
+      cacheScope: scope === 'public' || scope === 'private' ? scope : 'private',
+    };
+  }
+  const meta = out['_meta'];
+  if (meta === undefined) out = { ...out, _meta: { [SERVER_INFO_META_KEY]: serverInfo } };
+  else if (isPlainObject(meta) && meta[SERVER_INFO_META_KEY] === undefined) {
+    out = { ...out, _meta: { ...meta, [SERVER_INFO_META_KEY]: serverInfo } };
+  }
+  return out as Result;
+}
+
+class EncodeError extends Error {}
+
+/** A handler's failure as the SDK's protocol layer answers it on 2026-07-28. */
+function modernError(id: RequestId, error: unknown): JSONRPCMessage {
+  const { code, message, data } = (typeof error === 'object' && error !== null ? error : {}) as {
+    code?: unknown;
+    message?: unknown;
+    data?: unknown;
+  };
+  const thrown = Number.isSafeInteger(code) ? (code as number) : ProtocolErrorCode.InternalError;
+  return {
+    jsonrpc: '2.0',
+    id,
+    error: {
+      // The era codec's one error-code translation: resource not found is -32602 on 2026-07-28.
+      code: thrown === -32002 ? ProtocolErrorCode.InvalidParams : thrown,
+      message: typeof message === 'string' ? message : 'Internal error',
+      ...(data !== undefined && { data }),
+    },
+  };
+}
+
+/** Whether `Mcp-Name` is exactly the body's name, needing none of the SDK's decoding. */
+function nameHeaderMatches(req: IncomingMessage, method: string, params: Params): boolean {
+  const field = NAME_FIELD[method];
+  if (field === undefined) return true;
+  const value = params[field];
+  const name = header(req, 'mcp-name');
+  if (typeof value !== 'string') return name === undefined;
+  return name === value && value.trim() === value && !value.startsWith('=?');
+}
+
+export interface ModernDirect {
+  /**
+   * Answers a 2026-07-28 relayed call the SDK classified as modern; false (nothing written) when
+   * the request needs the SDK's handler.
+   */
+  (req: IncomingMessage, res: ServerResponse, route: InboundModernRoute): boolean;
+}
+
+export function modernDirect(relay: () => SessionServer, serverInfo: Implementation): ModernDirect {
+  return (req, res, route) => {
+    if (route.messageKind !== 'request' || route.classification.revision !== MODERN_REVISION) return false;
+    if (req.method !== 'POST' || !isJsonContentType(header(req, 'content-type') ?? null)) return false;
+    const request = relayedRequest(route.message);
+    if (!request) return false;
+    const { id, method, params } = request;
+    if (header(req, 'mcp-protocol-version') !== MODERN_REVISION || header(req, 'mcp-method') !== method) {
+      return false;
+    }
+    if (!nameHeaderMatches(req, method, params)) return false;
+    if ('requestState' in params || 'inputResponses' in params) return false;
+    // The SDK's lifting: the envelope's keys leave `_meta`, and `_meta` goes when nothing is left.
+    const meta = params['_meta'] as Params | undefined;
+    const envelope = meta ?? {};
+    const capabilities = envelope[CLIENT_CAPABILITIES_META_KEY];
+    if (!isPlainObject(capabilities)) return false;
+    const rest: Params = { ...meta };
+    for (const key of ENVELOPE_KEYS) delete rest[key];
+    const { _meta: _envelope, ...lifted } = params;
+    const call = Object.keys(rest).length > 0 ? { ...lifted, _meta: rest } : lifted;
+
+    const controller = abortOnClose(res);
+    const context: RelayContext = {
+      requestId: id,
+      signal: controller.signal,
+      // Only progress is ever notified mid-call, and calls with a progress token are not taken.
+      notify: async () => {},
+    };
+    const served = relay().relayModern(
+      method,
+      {
+        params: call,
+        capabilities: capabilities as ClientCapabilities,
+        requestState: undefined,
+        inputResponses: undefined,
+      },
+      context,
+    );
+    if (!served) return false;
+    void served
+      .then(
+        (result) => {
+          let encoded: Result;
+          try {
+            encoded = encodeModernResult(method, result, serverInfo);
+          } catch {
+            return writeJson(res, 200, modernError(id, new Error('Internal error')));
+          }
+          writeJson(res, 200, { result: encoded, jsonrpc: '2.0', id });
+        },
+        (error: unknown) => {
+          const answer = modernError(id, error);
+          // The one handler error the SDK answers with an HTTP error status (its "ladder" code).
+          const code = 'error' in answer ? answer.error.code : 0;
+          writeJson(res, code === ProtocolErrorCode.MissingRequiredClientCapability ? 400 : 200, answer);
+        },
+      )
+      .catch(() => res.destroy());
+    return true;
+  };
+}
+
+/** What a 2025-era session exposes for answering its relayed calls directly. */
+export interface DirectSession {
+  id: string;
+  transport: FastPathTransport;
+  relayedFor: (method: string) => RelayHandler | undefined;
+}
+
+/**
+ * Answers a relayed call of an initialized 2025-era session as `application/json` (the
+ * Streamable HTTP spec lets the server pick JSON or SSE; every client must accept both, and
+ * the transport refuses a POST whose Accept lacks either). Checks what the session's transport
+ * would check first; false (nothing written) when the request needs the transport.
+ */
+export function sessionDirect(
+  req: IncomingMessage & { body?: unknown },
+  res: ServerResponse,
+  session: DirectSession,
+): boolean {
+  if (req.method !== 'POST' || !session.transport.initialized) return false;
+  const accept = header(req, 'accept');
+  if (!accept?.includes('application/json') || !accept.includes('text/event-stream')) return false;
+  if (!isJsonContentType(header(req, 'content-type') ?? null)) return false;
+  if (header(req, 'mcp-session-id') !== session.id || session.transport.sessionId !== session.id)
+    return false;
+  const version = header(req, 'mcp-protocol-version');
+  if (version !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) return false;
+  const request = relayedRequest(req.body);
+  const handler = request && session.relayedFor(request.method);
+  if (!request || !handler) return false;
+  void session.transport
+    .answerDirect(request.id, handler, request.params)
+    .then((response) => {
+      // Cancelled: the client has forgotten the id and expects no answer.
+      if (!response) return void res.writeHead(204).end();
+      writeJson(res, 200, response, session.id);
+    })
+    .catch(() => res.destroy());
+  return true;
+}
