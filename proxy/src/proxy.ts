@@ -2,6 +2,9 @@ import type { CatalogStore } from './catalog/store.js';
 import type { ReloadOutcome } from './config/watch.js';
 import { createCatalogStore } from './catalog/store.js';
 import type { NamingOptions } from './catalog/names.js';
+import type { Views } from './catalog/view.js';
+import { createViews } from './catalog/view.js';
+import { VirtualServers } from './catalog/virtual-servers.js';
 import type { Gateway } from './gateway/gateway.js';
 import { createGateway } from './gateway/gateway.js';
 import { RelayStats } from './gateway/relay-stats.js';
@@ -23,6 +26,9 @@ export interface ProxyOptions {
 export interface Proxy {
   registry: Registry;
   catalog: CatalogStore;
+  /** Named selections of the catalog (config file, admin API, operator), each its own endpoint. */
+  virtualServers: VirtualServers;
+  views: Views;
   gateway: Gateway;
   /** Relayed requests per backend, method and outcome, with latencies. */
   relayStats: RelayStats;
@@ -59,12 +65,16 @@ export function createProxy(options: ProxyOptions): Proxy {
     ...(options.drainMs !== undefined && { drainMs: options.drainMs }),
   });
   const catalog = createCatalogStore(registry, options.naming, options.log);
-  gateway.attach(registry, catalog);
+  const virtualServers = new VirtualServers();
+  const views = createViews(catalog, virtualServers, () => gateway.watchedViews());
+  gateway.attach(registry, catalog, views);
   registry.onChange(() => relayStats.retain(new Set(registry.backends().map((b) => b.name))));
 
   return {
     registry,
     catalog,
+    virtualServers,
+    views,
     gateway,
     relayStats,
     isReady: () => ready,

@@ -11,12 +11,22 @@ export {
   RemoteBackendSchema,
   StdioBackendSchema,
   ToolFilterSchema,
+  VirtualServerNameSchema,
+  VirtualServerSpecSchema,
+  VirtualServersSchema,
+  missingClaims,
   isStdioBackend,
   parseBackendSpec,
   parseMcpJson,
   specsEqual,
 } from './contract.js';
-export type { BackendSpec, McpJson, RemoteBackendSpec, StdioBackendSpec } from './contract.js';
+export type {
+  BackendSpec,
+  McpJson,
+  RemoteBackendSpec,
+  StdioBackendSpec,
+  VirtualServerSpec,
+} from './contract.js';
 export { ConfigError, formatPath, formatZodIssues } from './errors.js';
 export { expandEnv } from './expand.js';
 export { loadConfigFile, resolveDefaultConfigPath } from './load.js';

@@ -30,6 +30,8 @@ import type { SessionSeal } from './seal.js';
 import { HttpSessions } from './sessions.js';
 import { createSseRoutes } from './sse.js';
 import { createStatusPage } from './status-page.js';
+import { createVirtualServerRouter } from './admin-virtual.js';
+import { mountVirtualServers, VIRTUAL_ROUTES } from './virtual.js';
 
 export interface HttpOptions {
   host: string;
@@ -72,11 +74,13 @@ export interface HttpFrontDoor {
   close(): Promise<void>;
 }
 
-const MCP_ROUTES = ['POST|GET|DELETE /mcp', 'GET /sse', 'POST /messages?sessionId=…'];
+const MCP_ROUTES = ['POST|GET|DELETE /mcp', 'GET /sse', 'POST /messages?sessionId=…', ...VIRTUAL_ROUTES];
 const ADMIN_ROUTES = [
   'GET|POST|PUT /mcp_servers',
   'GET|PUT|DELETE /mcp_servers/{name}',
   'GET /mcp_tools',
+  'GET|PUT /virtual_servers',
+  'GET|PUT|DELETE /virtual_servers/{name}',
   'GET /metrics',
   'GET / and /ui (status page)',
 ];
@@ -87,6 +91,8 @@ const isAdminPath = (path: string): boolean =>
   path === '/mcp_servers' ||
   path.startsWith('/mcp_servers/') ||
   path === '/mcp_tools' ||
+  path === '/virtual_servers' ||
+  path.startsWith('/virtual_servers/') ||
   path === '/metrics' ||
   path === '/' ||
   path === '/ui' ||
@@ -155,6 +161,7 @@ export async function startHttpFrontDoor(
     const guards = [...origin, adminGuard(access), ...body];
     return [
       createAdminRouter(proxy, httpLog, guards, { commandPolicy }),
+      createVirtualServerRouter(proxy, httpLog, guards),
       createStatusPage(proxy, { guards, access, sessionCounts: () => sessions.counts() }),
     ];
   };
@@ -170,10 +177,26 @@ export async function startHttpFrontDoor(
     const wellKnown = '/.well-known/oauth-protected-resource';
     const paths = new Set([wellKnown, `${wellKnown}/mcp`, new URL(resourceServer.metadataUrl).pathname]);
     for (const path of paths) mcpApp.get(path, ...origin, metadata);
+    // A virtual server is a path under /mcp: the same resource, the same tokens.
+    mcpApp.get(`${wellKnown}/mcp/:name`, ...origin, metadata);
   }
   mcpApp.all('/mcp', ...origin, ...auth, ...body, mcp.handle);
   mcpApp.get('/sse', ...origin, ...auth, sse.stream);
   mcpApp.all('/messages', ...origin, ...auth, ...body, sse.messages);
+  const virtual = mountVirtualServers(mcpApp, {
+    proxy,
+    log: httpLog,
+    mcp: {
+      sessions,
+      maxBodyBytes: options.maxBodyBytes,
+      maxSubscriptions: options.maxSessions,
+      ...(options.sessionSeal && { seal: options.sessionSeal, restores: metrics.restores }),
+    },
+    origin,
+    auth,
+    body,
+    resourceServer,
+  });
   mcpApp.use(misdirectedMcp());
   // After the MCP routes, so MCP requests (the hot path) never walk the admin router's layers.
   if (!options.admin) mcpApp.use(...adminRoutes(options.host));
@@ -182,6 +205,7 @@ export async function startHttpFrontDoor(
 
   const cleanUp = async (): Promise<void> => {
     await sessions.closeAll();
+    await virtual.close();
     await mcp
       .close()
       .catch((error: unknown) => httpLog.debug('mcp handler close failed', { error: String(error) }));
