@@ -272,6 +272,20 @@ describe('virtual servers', () => {
     await put('/virtual_servers', { owner: 'ops', virtualServers: {} });
   });
 
+  it('admits nobody to a virtual server that asks for scopes when OAuth is off', async () => {
+    expect((await put('/virtual_servers/locked', { scopes: ['mcp:tools'] })).status).toBe(201);
+    const refused = await fetch(`${proxy.url}/mcp/locked`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+    });
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toContain(
+      'OAuth is off',
+    );
+    await fetch(`${proxy.adminUrl}/virtual_servers/locked`, { method: 'DELETE' });
+  });
+
   it('tells a virtual server’s sessions of list changes only when their view changed', async () => {
     const math = await v1At('/mcp/math');
     const forecast = await v1At('/mcp/forecast');
