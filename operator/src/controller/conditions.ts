@@ -34,6 +34,8 @@ export const Reason = {
   NoConflict: 'NoConflict',
   Deleting: 'Deleting',
   DeploymentNotAvailable: 'DeploymentNotAvailable',
+  /** McpVirtualServer: a named McpServer does not exist or is not served. */
+  BackendNotServed: 'BackendNotServed',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 
