@@ -27,6 +27,18 @@ function replicas() {
         removed: [],
       };
     },
+    async syncVirtualServers(url, body) {
+      calls.push(`PUT ${url} virtual ${body.revision}`);
+      if (down.has(url)) throw new AdminError('ECONNREFUSED');
+      return {
+        owner: body.owner,
+        revision: body.revision,
+        created: [],
+        updated: [],
+        unchanged: [],
+        removed: [],
+      };
+    },
     async list(url) {
       calls.push(`GET ${url}`);
       if (down.has(url)) throw new AdminError('ECONNREFUSED');
