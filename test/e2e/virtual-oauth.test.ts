@@ -78,6 +78,12 @@ afterAll(async () => {
 });
 
 describe('virtual servers with OAuth', () => {
+  it('publishes the RFC 9728 metadata path-suffixed for a virtual server’s endpoint too', async () => {
+    const response = await fetch(`${proxy.url}/.well-known/oauth-protected-resource/mcp/scoped`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ resource: audience, authorization_servers: [as.issuer] });
+  });
+
   it('refuses a token without the virtual server’s scopes with 403 insufficient_scope naming them', async () => {
     const token = await as.token('alice', audience, { scope: 'mcp:tools' });
     const refused = await post('/mcp/scoped', token, INITIALIZE);

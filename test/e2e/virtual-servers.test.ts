@@ -211,6 +211,39 @@ describe('virtual servers', () => {
     expect(elsewhere.status).toBe(404);
   });
 
+  it('restores a sealed session on another replica only at the endpoint that opened it', async () => {
+    const keyFile = writeTempFile('session.key', `${Buffer.from('v'.repeat(32)).toString('base64')}\n`);
+    const [a, b] = await Promise.all([
+      startHttpProxy(configPath, ['--session-key-file', keyFile]),
+      startHttpProxy(configPath, ['--session-key-file', keyFile]),
+    ]);
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const opened = await fetch(`${a.url}/mcp/forecast`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: info },
+      }),
+    });
+    const id = opened.headers.get('mcp-session-id') ?? '';
+    await opened.text();
+    const list = (url: string) =>
+      fetch(url, {
+        method: 'POST',
+        headers: { ...headers, 'mcp-session-id': id, 'mcp-protocol-version': '2025-06-18' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} }),
+      });
+    expect((await list(`${b.url}/mcp/math`)).status).toBe(404);
+    expect((await list(`${b.url}/mcp`)).status).toBe(404);
+    const restored = await list(`${b.url}/mcp/forecast`);
+    expect(restored.status).toBe(200);
+    expect(await restored.text()).toContain('weather__get_forecast');
+    await Promise.all([a.stop(), b.stop()]);
+  });
+
   it('manages virtual servers through the admin API, with errors naming field and value', async () => {
     const bad = await put('/virtual_servers/team', { backends: ['weather'], tools: { includes: ['x'] } });
     expect(bad.status).toBe(400);
@@ -270,6 +303,14 @@ describe('virtual servers', () => {
     expect(badSync.status).toBe(400);
     expect(JSON.stringify(await badSync.json())).toContain('virtualServers.b.backends');
     await put('/virtual_servers', { owner: 'ops', virtualServers: {} });
+    // The seed-compatible POST /mcp_servers takes servers only: views there would be ignored, so they are refused.
+    const posted = await fetch(`${proxy.adminUrl}/mcp_servers`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ mcpServers: {}, virtualServers: { x: {} } }),
+    });
+    expect(posted.status).toBe(400);
+    expect(JSON.stringify(await posted.json())).toContain('PUT /virtual_servers');
   });
 
   it('admits nobody to a virtual server that asks for scopes when OAuth is off', async () => {
