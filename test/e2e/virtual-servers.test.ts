@@ -335,6 +335,20 @@ describe('virtual servers', () => {
     let forecastChanged = 0;
     math.setNotificationHandler(ToolListChangedNotificationSchema, () => void mathChanged++);
     forecast.setNotificationHandler(ToolListChangedNotificationSchema, () => void forecastChanged++);
+    // 2026-07-28 clients hear it on their subscriptions/listen stream, the same way.
+    const modernMath = await v2ModernAt('/mcp/math');
+    const modernForecast = await v2ModernAt('/mcp/forecast');
+    let modernMathChanged = 0;
+    let modernForecastChanged = 0;
+    modernMath.setNotificationHandler('notifications/tools/list_changed', () => void modernMathChanged++);
+    modernForecast.setNotificationHandler(
+      'notifications/tools/list_changed',
+      () => void modernForecastChanged++,
+    );
+    await Promise.all([
+      modernMath.listen({ toolsListChanged: true }),
+      modernForecast.listen({ toolsListChanged: true }),
+    ]);
     // The file owns math: its edit goes through the file, as an editor saves it (rename over).
     const next = {
       mcpServers: backends,
@@ -343,9 +357,11 @@ describe('virtual servers', () => {
     writeFileSync(`${configPath}.tmp`, JSON.stringify(next));
     renameSync(`${configPath}.tmp`, configPath);
     await waitUntil(async () => mathChanged > 0, 10_000, 'math heard tools/list_changed');
+    await waitUntil(async () => modernMathChanged > 0, 10_000, 'a 2026-07-28 math client heard it');
     expect((await math.listTools()).tools.map((t) => t.name)).toEqual(['calculator__add']);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(forecastChanged).toBe(0);
+    expect(modernForecastChanged).toBe(0);
   });
 
   it('picks up a virtual server added to the config file while running', async () => {
