@@ -143,6 +143,12 @@ const program = new Command('multi-mcp')
   )
   .option('--oauth-scopes <scope>', 'scope every MCP request’s token must carry (repeatable)', collect, [])
   .option(
+    '--oauth-catalog-scopes <scope>',
+    'scope a token needs for the whole catalog (/mcp, /sse) on top of --oauth-scopes; virtual servers ask their own (repeatable)',
+    collect,
+    [],
+  )
+  .option(
     '--oauth-clock-tolerance-sec <s>',
     'leeway for exp/nbf against clock skew',
     integer('--oauth-clock-tolerance-sec', 0, 300),
@@ -196,6 +202,7 @@ interface CliOptions {
   oauthAudience?: string;
   oauthJwksUrl?: string;
   oauthScopes: string[];
+  oauthCatalogScopes: string[];
   oauthClockToleranceSec: number;
   oauthJwksCooldownMs: number;
   virtual?: string;
@@ -255,6 +262,11 @@ async function main(log: Logger, options: CliOptions): Promise<void> {
   }
 
   const oauth = options.transport === 'stdio' ? undefined : oauthFrom(options);
+  if (options.oauthCatalogScopes.length > 0 && !oauth && options.transport !== 'stdio') {
+    throw new ConfigError('--oauth-catalog-scopes needs OAuth', [
+      '--oauth-catalog-scopes: set --oauth-issuer and --oauth-audience too (without tokens there are no scopes to check)',
+    ]);
+  }
   // Read before anything starts: a bad key must stop the proxy, not surface at the first request.
   const sessionSeal =
     options.sessionKeyFile === undefined ? undefined : await loadSessionSeal(options.sessionKeyFile);
@@ -339,6 +351,7 @@ async function main(log: Logger, options: CliOptions): Promise<void> {
       ...(adminToken !== undefined && { adminToken }),
       ...(sessionSeal && { sessionSeal }),
       ...(oauth && { oauth }),
+      ...(oauth && options.oauthCatalogScopes.length > 0 && { catalogScopes: options.oauthCatalogScopes }),
     }).catch(async (error: unknown) => {
       await proxy.close();
       throw error;

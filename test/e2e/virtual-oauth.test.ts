@@ -68,6 +68,9 @@ beforeAll(async () => {
     audience,
     '--oauth-jwks-cooldown-ms',
     '0',
+    // The whole catalog is for holders of mcp:tools; a virtual server asks what it asks.
+    '--oauth-catalog-scopes',
+    'mcp:tools',
   ]);
 }, 60_000);
 
@@ -125,6 +128,14 @@ describe('virtual servers with OAuth', () => {
       'weather__get_alerts',
       'weather__get_forecast',
     ]);
+    // The same token (no scope at all) does not open the whole catalog.
+    const whole = await post('/mcp', alice, INITIALIZE);
+    expect(whole.status).toBe(403);
+    expect(whole.headers.get('www-authenticate')).toContain('scope="mcp:tools"');
+    const sse = await fetch(`${proxy.url}/sse`, {
+      headers: { accept: 'text/event-stream', authorization: `Bearer ${alice}` },
+    });
+    expect(sse.status).toBe(403);
     const bob = await as.token('bob', audience);
     const refused = await post('/mcp/alice-only', bob, INITIALIZE);
     expect(refused.status).toBe(403);

@@ -31,7 +31,7 @@ import { HttpSessions } from './sessions.js';
 import { createSseRoutes } from './sse.js';
 import { createStatusPage } from './status-page.js';
 import { createVirtualServerRouter } from './admin-virtual.js';
-import { mountVirtualServers, VIRTUAL_ROUTES } from './virtual.js';
+import { catalogScopeGuard, mountVirtualServers, VIRTUAL_ROUTES } from './virtual.js';
 
 export interface HttpOptions {
   host: string;
@@ -60,6 +60,8 @@ export interface HttpOptions {
    * JWT for this endpoint, and sessions are bound to the token's subject. Admin routes keep their own token.
    */
   oauth?: OAuthSettings;
+  /** With OAuth: scopes the whole catalog (/mcp, /sse, /messages) needs on top, not a virtual server's endpoints. */
+  catalogScopes?: string[];
 }
 
 export interface HttpFrontDoor {
@@ -180,9 +182,14 @@ export async function startHttpFrontDoor(
     // A virtual server is a path under /mcp: the same resource, the same tokens.
     mcpApp.get(`${wellKnown}/mcp/:name`, ...origin, metadata);
   }
-  mcpApp.all('/mcp', ...origin, ...auth, ...body, mcp.handle);
-  mcpApp.get('/sse', ...origin, ...auth, sse.stream);
-  mcpApp.all('/messages', ...origin, ...auth, ...body, sse.messages);
+  const catalogScopes = options.catalogScopes ?? [];
+  const whole: RequestHandler[] =
+    resourceServer && catalogScopes.length > 0
+      ? [...auth, catalogScopeGuard(resourceServer, catalogScopes, httpLog)]
+      : auth;
+  mcpApp.all('/mcp', ...origin, ...whole, ...body, mcp.handle);
+  mcpApp.get('/sse', ...origin, ...whole, sse.stream);
+  mcpApp.all('/messages', ...origin, ...whole, ...body, sse.messages);
   const virtual = mountVirtualServers(mcpApp, {
     proxy,
     log: httpLog,

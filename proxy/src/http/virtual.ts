@@ -69,6 +69,36 @@ function refusal(
 }
 
 /**
+ * Scopes the whole catalog's endpoints (/mcp, /sse, /messages) need beyond `--oauth-scopes`
+ * (`--oauth-catalog-scopes`): without them a token that only a virtual server asks nothing more of
+ * would still see everything at /mcp. Runs after the OAuth guard.
+ */
+export function catalogScopeGuard(
+  resourceServer: ResourceServer,
+  scopes: readonly string[],
+  log: Logger,
+): RequestHandler {
+  return (req, res, next) => {
+    const granted = tokenOf(res)?.scopes ?? new Set<string>();
+    const missing = scopes.filter((scope) => !granted.has(scope));
+    if (missing.length === 0) {
+      next();
+      return;
+    }
+    const { challenge, message } = resourceServer.insufficientScope(scopes, missing);
+    log.info('mcp request refused: whole-catalog scopes', { [Field.error]: message });
+    res.setHeader('WWW-Authenticate', challenge);
+    sendRpcError(
+      res,
+      403,
+      RpcCode.refused,
+      `the whole catalog: ${message}; a virtual server's endpoint (/mcp/<name>) may admit this token`,
+      requestId(req.body),
+    );
+  };
+}
+
+/**
  * A virtual server's endpoints: /mcp/<name> (Streamable HTTP, both eras), /sse/<name> with
  * /messages/<name> (legacy SSE). Each request is checked against the virtual server's
  * requirements after the OAuth guard and before any MCP handling (every request, not just the
