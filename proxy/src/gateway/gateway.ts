@@ -144,7 +144,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     async listRoots(backend): Promise<ListRootsResult> {
       // Many backends ask right after connecting, before any call: the only client's roots
       // answer that when there is one; with several clients and no call the answer is empty.
-      const session = sessions.waitingOn(backend.name) ?? sessions.sole();
+      // …unless that client's virtual server does not show this backend: its roots are not this backend's business.
+      const sole = sessions.sole();
+      const session =
+        sessions.waitingOn(backend.name) ?? (sole && sees(sole.view, backend.name) ? sole : undefined);
       if (session && 'ask' in session) return session.ask('roots/list', {}) as Promise<ListRootsResult>;
       if (!session?.server.getClientCapabilities()?.roots) return { roots: [] };
       return session.server.listRoots();
