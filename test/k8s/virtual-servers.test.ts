@@ -127,6 +127,10 @@ describe('McpVirtualServer, end to end on a real control plane', () => {
       },
       { timeoutMs: CHANGE_MS, intervalMs: 200 },
     );
+    // What kubectl wait and kubectl get show (kstatus reads the same Ready + observedGeneration).
+    await kubectl(['wait', '-n', ns, '--for=condition=Ready', 'mcpvs/math', '--timeout=10s']);
+    const table = await kubectl(['get', '-n', ns, 'mcpvs']);
+    expect(table.stdout).toMatch(new RegExp(`math\\s+/mcp/${ns}_math\\s+True\\s+1/1`));
     expect(ready.status?.endpoint).toBe(`/mcp/${ns}_math`);
     expect(ready.status?.synced).toBe('1/1');
     expect(ready.status?.conditions?.find((c) => c.type === 'Accepted')?.status).toBe('True');
@@ -134,17 +138,8 @@ describe('McpVirtualServer, end to end on a real control plane', () => {
     const client = new Client({ name: 'k8s-virtual', version: '1.0.0' });
     clients.push(client);
     await client.connect(new StreamableHTTPClientTransport(new URL(`${proxy.url}${ready.status?.endpoint}`)));
-    // The whole catalog has both servers (the McpServer Ready condition only waits for the connect).
-    await waitFor(
-      'weather tools on the proxy',
-      async () => {
-        const all = (await fetch(`${proxy.url}/mcp_tools`, {
-          headers: { authorization: `Bearer ${TOKEN}` },
-        }).then((r) => r.json())) as { routes: Record<string, unknown> };
-        return Object.keys(all.routes).includes(`weather__get_forecast`) || undefined;
-      },
-      { timeoutMs: CHANGE_MS, intervalMs: 200 },
-    );
+    // A view's Ready says it is served; whether its servers are connected is each McpServer's Ready.
+    await kubectl(['wait', '-n', ns, '--for=condition=Ready', 'mcps/calc', 'mcps/weather', '--timeout=20s']);
     expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual([
       'calc__add',
       'calc__multiply',
