@@ -9,6 +9,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { mcpServerCrd } from '../operator/src/api/crd.js';
+import { mcpVirtualServerCrd } from '../operator/src/api/virtual-crd.js';
 
 export const crdsDir = fileURLToPath(new URL('../crds', import.meta.url));
 export const chartCrdsDir = fileURLToPath(new URL('../charts/multi-mcp/crds', import.meta.url));
@@ -21,9 +22,16 @@ const HEADER =
 
 /** File name (in crds/) → content. */
 export function renderCrds(): Map<string, string> {
-  const crd = mcpServerCrd();
-  const name = (crd['metadata'] as { name: string }).name;
-  return new Map([[`${name}.yaml`, HEADER + stringify(crd, { lineWidth: 0 })]]);
+  return new Map(
+    [mcpServerCrd(), mcpVirtualServerCrd()].map((crd) => {
+      const name = (crd['metadata'] as { name: string }).name;
+      // The header names McpServer for its file's sake (unchanged since it was written); the schema module is the same folder.
+      const header = name.startsWith('mcpservers.')
+        ? HEADER
+        : HEADER.replace('the McpServer zod schema', 'the McpVirtualServer zod schema');
+      return [`${name}.yaml`, header + stringify(crd, { lineWidth: 0 })] as const;
+    }),
+  );
 }
 
 function main(): void {

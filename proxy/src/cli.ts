@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { PinPolicy } from './catalog/pins.js';
 import { PIN_POLICIES } from './catalog/pins.js';
-import type { ConfigWatcher } from './config/index.js';
+import type { ConfigWatcher, LoadedConfig } from './config/index.js';
 import { ConfigError, loadConfigFile, resolveDefaultConfigPath, watchConfigFile } from './config/index.js';
 import type { WatchedToken } from './http/admin-token.js';
 import { watchTokenFile } from './http/admin-token.js';
@@ -145,6 +145,12 @@ const program = new Command('multi-mcp')
   )
   .option('--oauth-scopes <scope>', 'scope every MCP request’s token must carry (repeatable)', collect, [])
   .option(
+    '--oauth-catalog-scopes <scope>',
+    'scope a token needs for the whole catalog (/mcp, /sse) on top of --oauth-scopes; virtual servers ask their own (repeatable)',
+    collect,
+    [],
+  )
+  .option(
     '--oauth-clock-tolerance-sec <s>',
     'leeway for exp/nbf against clock skew',
     integer('--oauth-clock-tolerance-sec', 0, 300),
@@ -167,6 +173,10 @@ const program = new Command('multi-mcp')
   .option(
     '--state-dir <dir>',
     'where first-seen and approved pins are kept across restarts (<dir>/pins/<backend>.json)',
+  )
+  .option(
+    '--virtual <name>',
+    'stdio mode: serve only this virtual server of the config file (its virtualServers entry)',
   )
   .option(
     '--startup-timeout-ms <ms>',
@@ -206,10 +216,12 @@ interface CliOptions {
   oauthAudience?: string;
   oauthJwksUrl?: string;
   oauthScopes: string[];
+  oauthCatalogScopes: string[];
   oauthClockToleranceSec: number;
   oauthJwksCooldownMs: number;
   pinPolicy: PinPolicy;
   stateDir?: string;
+  virtual?: string;
 }
 
 /** The --oauth-* flags as settings, or undefined when OAuth is off; half a configuration is an error. */
@@ -266,6 +278,11 @@ async function main(log: Logger, options: CliOptions): Promise<void> {
   }
 
   const oauth = options.transport === 'stdio' ? undefined : oauthFrom(options);
+  if (options.oauthCatalogScopes.length > 0 && !oauth && options.transport !== 'stdio') {
+    throw new ConfigError('--oauth-catalog-scopes needs OAuth', [
+      '--oauth-catalog-scopes: set --oauth-issuer and --oauth-audience too (without tokens there are no scopes to check)',
+    ]);
+  }
   // Read before anything starts: a bad key must stop the proxy, not surface at the first request.
   const sessionSeal =
     options.sessionKeyFile === undefined ? undefined : await loadSessionSeal(options.sessionKeyFile);
@@ -275,7 +292,7 @@ async function main(log: Logger, options: CliOptions): Promise<void> {
   // the proxy starts empty; a config that was named must exist.
   const config =
     options.config === undefined && !existsSync(configPath)
-      ? { path: '(none)', backends: {} }
+      ? { path: '(none)', backends: {}, virtualServers: {} }
       : await loadConfigFile(configPath);
   log.info('config loaded', { path: config.path, backends: Object.keys(config.backends).length });
   const adminToken = options.transport === 'stdio' ? undefined : await adminTokenFrom(options, log);
@@ -301,6 +318,26 @@ async function main(log: Logger, options: CliOptions): Promise<void> {
     );
   }
   await proxy.registry.sync(FILE_OWNER, config.backends);
+  syncVirtualServers(proxy, config, log);
+  if (options.virtual !== undefined) {
+    if (options.transport !== 'stdio') {
+      throw new ConfigError('--virtual is for stdio mode', [
+        `--virtual ${options.virtual}: over HTTP every virtual server has its own endpoint, /mcp/${options.virtual} and /sse/${options.virtual}`,
+      ]);
+    }
+    if (!proxy.virtualServers.get(options.virtual)) {
+      const defined = Object.keys(config.virtualServers);
+      throw new ConfigError(`no virtual server named "${options.virtual}" in ${config.path}`, [
+        `--virtual: ${JSON.stringify(options.virtual)} is not a key of virtualServers (defined: ${defined.length > 0 ? defined.join(', ') : 'none'})`,
+      ]);
+    }
+    const spec = proxy.virtualServers.get(options.virtual)?.spec;
+    if (spec?.scopes?.length || Object.keys(spec?.claims ?? {}).length) {
+      log.warn('stdio has no access token: the scopes and claims of this virtual server do not apply here', {
+        virtualServer: options.virtual,
+      });
+    }
+  }
   const ready = proxy.markReadyWhenSettled(options.startupTimeoutMs);
   const watcher = await watchConfig(config.path === '(none)' ? undefined : config.path, proxy, log);
 
@@ -318,7 +355,9 @@ async function main(log: Logger, options: CliOptions): Promise<void> {
   let callsInFlight: () => number = () => 0;
   let done: Promise<void>;
   if (options.transport === 'stdio') {
-    const stdio = startStdioFrontDoor(proxy, log);
+    const stdio = startStdioFrontDoor(proxy, log, {
+      ...(options.virtual !== undefined && { view: options.virtual }),
+    });
     closeFrontDoor = stdio.close;
     done = stdio.closed;
   } else {
@@ -334,6 +373,7 @@ async function main(log: Logger, options: CliOptions): Promise<void> {
       ...(adminToken !== undefined && { adminToken }),
       ...(sessionSeal && { sessionSeal }),
       ...(oauth && { oauth }),
+      ...(oauth && options.oauthCatalogScopes.length > 0 && { catalogScopes: options.oauthCatalogScopes }),
     }).catch(async (error: unknown) => {
       await proxy.close();
       throw error;
@@ -384,6 +424,25 @@ async function main(log: Logger, options: CliOptions): Promise<void> {
   await shutdown.stop('client closed stdin', { drain: false });
 }
 
+/**
+ * The file's virtualServers as the `file` owner's snapshot. A backend name the proxy does not know
+ * is a warning (the admin API or the operator may register it later), not an error.
+ */
+function syncVirtualServers(proxy: Proxy, config: LoadedConfig, log: Logger): string {
+  const result = proxy.virtualServers.sync(FILE_OWNER, config.virtualServers);
+  for (const [name, spec] of Object.entries(config.virtualServers)) {
+    for (const backend of spec.backends ?? []) {
+      if (proxy.registry.get(backend)) continue;
+      log.warn(
+        `virtualServers.${name}.backends: no backend named ${JSON.stringify(backend)} is registered (yet); it shows nothing until one is`,
+        { config: config.path },
+      );
+    }
+  }
+  const changed = [...result.created, ...result.updated, ...result.removed];
+  return changed.join(',');
+}
+
 /** Applies every edit of the config file as the `file` owner's snapshot (see config/watch.ts). */
 async function watchConfig(
   path: string | undefined,
@@ -398,7 +457,9 @@ async function watchConfig(
     load: (file) => loadConfigFile(file),
     apply: async (next) => {
       const result = await proxy.registry.sync(FILE_OWNER, next.backends);
+      const views = syncVirtualServers(proxy, next, log);
       return {
+        virtualServers: views || undefined,
         created: result.created.join(',') || undefined,
         updated: result.updated.join(',') || undefined,
         removed: result.removed.join(',') || undefined,

@@ -4,6 +4,9 @@ import { createCatalogStore } from './catalog/store.js';
 import type { NamingOptions } from './catalog/names.js';
 import type { PinPolicy } from './catalog/pins.js';
 import { PinBook } from './catalog/pins.js';
+import type { Views } from './catalog/view.js';
+import { createViews } from './catalog/view.js';
+import { VirtualServers } from './catalog/virtual-servers.js';
 import type { Gateway } from './gateway/gateway.js';
 import { createGateway } from './gateway/gateway.js';
 import { RelayStats } from './gateway/relay-stats.js';
@@ -29,6 +32,9 @@ export interface Proxy {
   catalog: CatalogStore;
   /** Recorded pins (first-seen, approved) and drift counts. */
   pins: PinBook;
+  /** Named selections of the catalog (config file, admin API, operator), each its own endpoint. */
+  virtualServers: VirtualServers;
+  views: Views;
   gateway: Gateway;
   /** Relayed requests per backend, method and outcome, with latencies. */
   relayStats: RelayStats;
@@ -70,13 +76,17 @@ export function createProxy(options: ProxyOptions): Proxy {
     log: options.log,
   });
   const catalog = createCatalogStore(registry, options.naming, options.log, pins);
-  gateway.attach(registry, catalog);
+  const virtualServers = new VirtualServers();
+  const views = createViews(catalog, virtualServers, () => gateway.watchedViews());
+  gateway.attach(registry, catalog, views);
   registry.onChange(() => relayStats.retain(new Set(registry.backends().map((b) => b.name))));
 
   return {
     registry,
     catalog,
     pins,
+    virtualServers,
+    views,
     gateway,
     relayStats,
     isReady: () => ready,

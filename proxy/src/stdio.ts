@@ -14,13 +14,18 @@ export interface StdioFrontDoor {
 }
 
 /** Serves one client over stdin/stdout; stdout carries only protocol, logs go to stderr. */
-export function startStdioFrontDoor(proxy: Proxy, log: Logger): StdioFrontDoor {
+export function startStdioFrontDoor(
+  proxy: Proxy,
+  log: Logger,
+  options: { view?: string } = {},
+): StdioFrontDoor {
   let relayedFor: (method: string) => RelayHandler | undefined = () => undefined;
   const wire = withFastPath(new JsonLinesTransport(process.stdin, process.stdout), (method) =>
     relayedFor(method),
   );
   const factory = (): Server => {
-    const session = proxy.gateway.createSession('stdio');
+    // With --virtual, the one client sees that virtual server's view (no token: its scopes and claims do not apply).
+    const session = proxy.gateway.createSession('stdio', options.view);
     relayedFor = session.relayedFor;
     return session.server;
   };

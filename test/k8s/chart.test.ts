@@ -116,6 +116,7 @@ describe('charts/multi-mcp', () => {
       '--set=serviceMonitor.enabled=true',
       '--set=image.registry=registry.example.com/team,image.tag=1.2.3',
       '--set-json=proxy.mcpServers={"calc":{"command":"node","args":["calc.js"]}}',
+      '--set-json=proxy.virtualServers={"math":{"backends":["calc"]}}',
     ]);
     const mcp = findManifest(objects, 'Service', 'mm-multi-mcp-proxy') as unknown as {
       spec: { sessionAffinity: string; ports: { nodePort?: number }[] };
@@ -137,6 +138,7 @@ describe('charts/multi-mcp', () => {
     };
     expect(JSON.parse(config.data['mcp.json'])).toEqual({
       mcpServers: { calc: { command: 'node', args: ['calc.js'] } },
+      virtualServers: { math: { backends: ['calc'] } },
     });
     expect(objects.some((o) => o.kind === 'NetworkPolicy')).toBe(false);
     expect(findManifest(objects, 'ServiceMonitor', 'mm-multi-mcp-proxy')).toMatchObject({

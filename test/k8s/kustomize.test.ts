@@ -24,7 +24,10 @@ describe('config/ kustomize bases and the default overlay', () => {
   it('renders every base and the overlay', async () => {
     const names = async (base: string) =>
       (await kustomize(join(work, 'config', base))).map((o) => `${o.kind}/${o.metadata.name}`).sort();
-    expect(await names('crd')).toEqual(['CustomResourceDefinition/mcpservers.multi-mcp.io']);
+    expect(await names('crd')).toEqual([
+      'CustomResourceDefinition/mcpservers.multi-mcp.io',
+      'CustomResourceDefinition/mcpvirtualservers.multi-mcp.io',
+    ]);
     expect(await names('samples')).toEqual([
       'McpServer/calculator',
       'McpServer/everything',

@@ -41,6 +41,8 @@ export const Reason = {
   DeploymentNotAvailable: 'DeploymentNotAvailable',
   DefinitionChanged: 'DefinitionChanged',
   PinsMatch: 'PinsMatch',
+  /** McpVirtualServer: a named McpServer does not exist or is not served. */
+  BackendNotServed: 'BackendNotServed',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

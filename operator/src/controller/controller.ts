@@ -43,6 +43,9 @@ import { createWorkQueue } from './queue.js';
 import { deploymentAvailability, workloadFor } from './workload.js';
 import type { Evaluation } from './status.js';
 import { settling, statusFor } from './status.js';
+import type { VirtualInformer } from './virtual-controller.js';
+import { createVirtualInformer, reconcileVirtual } from './virtual-controller.js';
+import { VIRTUAL_KEY_PREFIX } from './virtual.js';
 
 export const FIELD_MANAGER = 'multi-mcp-operator';
 /** How old a replica's read-back may be for a status (never older than the replica's last push). */
@@ -189,6 +192,7 @@ export function createController(options: ControllerOptions): Controller {
 
   const enqueueAll = (): void => {
     for (const obj of servers.list()) queue.add(keyOf(obj));
+    virtuals.enqueueAll();
   };
   const enqueueReferencing = (kind: 'secrets' | 'configMaps', obj: KubernetesObject): void => {
     invalidateEvaluation();
@@ -198,6 +202,18 @@ export function createController(options: ControllerOptions): Controller {
     const name = obj.metadata?.name;
     for (const [key, s] of seen) if (key.startsWith(`${ns}/`) && s[kind].includes(name ?? '')) queue.add(key);
   };
+
+  const virtuals: VirtualInformer = createVirtualInformer({
+    kubeConfig,
+    log,
+    custom,
+    namespaces: options.namespaces,
+    enqueue: (key) => queue.add(key),
+    changed: () => {
+      if (started) scheduleSync();
+    },
+    started: () => started,
+  });
 
   const servers: Informer<RawObject> = createInformer<RawObject>({
     kubeConfig,
@@ -221,6 +237,8 @@ export function createController(options: ControllerOptions): Controller {
       if (!started) return;
       scheduleSync();
       queue.add(key);
+      // Views that name this server report whether it is served.
+      virtuals.enqueueAll();
       // A prefix that was taken or freed may change who holds it.
       for (const [other, s] of seen) {
         if (other !== key && s.prefix !== undefined && (s.prefix === prefix || s.prefix === before?.prefix))
@@ -424,12 +442,22 @@ export function createController(options: ControllerOptions): Controller {
         disabled: s.spec.disabled === true,
       });
     }
-    const revision = specHash(
+    const served = new Set(Object.keys(backends));
+    const views = virtuals.evaluate(served);
+    const revision = specHash([
       Object.keys(backends)
         .sort()
         .map((n) => [n, hashes[n]]),
-    );
-    return { evaluations, desired: { revision, backends, hashes } };
+      // Left out until McpVirtualServers are listed, so a proxy keeps what it has meanwhile.
+      ...(views ? [Object.entries(views.hashes).sort()] : []),
+    ]);
+    const desired: DesiredSet = {
+      revision,
+      backends,
+      hashes,
+      ...(views && { virtualServers: views.specs, virtualHashes: views.hashes }),
+    };
+    return { evaluations, desired };
   };
 
   const patchOptions = (strategy: string) => setHeaderOptions('Content-Type', strategy);
@@ -622,6 +650,13 @@ export function createController(options: ControllerOptions): Controller {
   };
 
   const reconcile = async (key: string): Promise<WorkResult> => {
+    if (key.startsWith(VIRTUAL_KEY_PREFIX)) {
+      return reconcileVirtual(virtuals, key.slice(VIRTUAL_KEY_PREFIX.length), {
+        converge: () => converge(evaluateAll().desired),
+        states: () => fleet.states(),
+        evaluate: () => evaluateAll(),
+      });
+    }
     const [namespace, name] = splitKey(key);
     const raw = servers.get(name, namespace);
     if (!raw) {
@@ -647,6 +682,12 @@ export function createController(options: ControllerOptions): Controller {
       refreshReplicas();
       await servers.start();
       started = true;
+      // Not awaited: a cluster without the McpVirtualServer CRD yet (an upgrade whose CRDs are not
+      // applied) must still serve McpServers; views join the pushes once they are listed.
+      void virtuals.start().then(() => {
+        scheduleSync();
+        virtuals.enqueueAll();
+      });
       log.info('caches synced', { mcpservers: servers.list().length, replicas: fleet.states().length });
       enqueueAll();
       if (servers.list().length === 0) {
@@ -663,7 +704,7 @@ export function createController(options: ControllerOptions): Controller {
     async stop() {
       if (resyncTimer) clearInterval(resyncTimer);
       await queue.shutDown();
-      await Promise.all([servers.stop(), secrets.stop(), configMaps.stop(), slices?.stop()]);
+      await Promise.all([servers.stop(), secrets.stop(), configMaps.stop(), slices?.stop(), virtuals.stop()]);
     },
   };
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { BackendSpec } from '@multi-mcp/proxy/contract';
+import type { BackendSpec, VirtualServerSpec } from '@multi-mcp/proxy/contract';
 import { z } from 'zod';
 
 // Calls to one proxy replica's admin API. Only the fields the operator reads are checked, loosely,
@@ -60,10 +60,22 @@ export interface AdminClient {
     body: { owner: string; revision: string; mcpServers: Record<string, BackendSpec> },
   ): Promise<SyncResponse>;
   list(baseUrl: string): Promise<BackendReport[]>;
+  /** `PUT /virtual_servers`: the operator's whole set of virtual servers on one replica. */
+  syncVirtualServers(
+    baseUrl: string,
+    body: { owner: string; revision: string; virtualServers: Record<string, VirtualServerSpec> },
+  ): Promise<SyncResponse>;
 }
 
 export class AdminError extends Error {
   override readonly name = 'AdminError';
+  constructor(
+    message: string,
+    /** The HTTP status, when the replica answered. */
+    readonly status?: number,
+  ) {
+    super(message);
+  }
 }
 
 export function createAdminClient(options: AdminClientOptions): AdminClient {
@@ -107,7 +119,10 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
         typeof parsed === 'object' && parsed !== null && 'error' in parsed
           ? String(parsed.error)
           : text.slice(0, 200);
-      throw new AdminError(`HTTP ${response.status} from ${method} ${new URL(url).pathname}: ${message}`);
+      throw new AdminError(
+        `HTTP ${response.status} from ${method} ${new URL(url).pathname}: ${message}`,
+        response.status,
+      );
     }
     return parsed;
   };
@@ -115,6 +130,9 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
   return {
     async sync(baseUrl, body) {
       return SyncResponseSchema.parse(await call('PUT', `${baseUrl}/mcp_servers`, body));
+    },
+    async syncVirtualServers(baseUrl, body) {
+      return SyncResponseSchema.parse(await call('PUT', `${baseUrl}/virtual_servers`, body));
     },
     async list(baseUrl) {
       const parsed = ListResponseSchema.safeParse(await call('GET', `${baseUrl}/mcp_servers`));

@@ -10,6 +10,8 @@ import { Fleet } from './fleet.js';
 function replicas() {
   const held = new Map<string, Record<string, BackendSpec>>();
   const down = new Set<string>();
+  /** Replicas of a proxy from before virtual servers: no /virtual_servers route. */
+  const old = new Set<string>();
   const calls: string[] = [];
   let delayMs = 0;
   const client: AdminClient = {
@@ -18,6 +20,19 @@ function replicas() {
       await new Promise((r) => setTimeout(r, delayMs));
       if (down.has(url)) throw new AdminError('ECONNREFUSED');
       held.set(url, body.mcpServers);
+      return {
+        owner: body.owner,
+        revision: body.revision,
+        created: [],
+        updated: [],
+        unchanged: [],
+        removed: [],
+      };
+    },
+    async syncVirtualServers(url, body) {
+      calls.push(`PUT ${url} virtual ${body.revision}`);
+      if (down.has(url)) throw new AdminError('ECONNREFUSED');
+      if (old.has(url)) throw new AdminError('HTTP 404 from PUT /virtual_servers: no route', 404);
       return {
         owner: body.owner,
         revision: body.revision,
@@ -38,7 +53,7 @@ function replicas() {
       }));
     },
   };
-  return { client, held, down, calls, setDelay: (ms: number) => (delayMs = ms) };
+  return { client, held, down, old, calls, setDelay: (ms: number) => (delayMs = ms) };
 }
 
 const set = (revision: string, names: string[]): DesiredSet => ({
@@ -96,5 +111,29 @@ describe('Fleet', () => {
     expect(await fleet.observe()).toBe(true);
     await fleet.converge(set('r1', ['x']));
     expect(Object.keys(r.held.get('http://a') ?? {})).toEqual(['x']);
+  });
+
+  it('pushes virtual servers after the backends, in the same revision; an old proxy is fine without any', async () => {
+    const r = replicas();
+    const fleet = new Fleet(r.client, 'operator', silentLogger);
+    fleet.setReplicas([
+      { id: 'a', url: 'http://a' },
+      { id: 'old', url: 'http://old' },
+    ]);
+    r.old.add('http://old');
+    await fleet.converge({ ...set('r1', ['x']), virtualServers: {}, virtualHashes: {} });
+    expect(fleet.states().map((s) => [s.replica.id, s.applied?.revision, s.error])).toEqual([
+      ['a', 'r1', undefined],
+      ['old', 'r1', undefined],
+    ]);
+    await fleet.converge({ ...set('r2', ['x']), virtualServers: { v: {} }, virtualHashes: { v: 'h' } });
+    const at = (call: string): number => r.calls.indexOf(call);
+    expect(at('PUT http://a r2')).toBeGreaterThanOrEqual(0);
+    expect(at('PUT http://a virtual r2')).toBeGreaterThan(at('PUT http://a r2'));
+    const [a, old] = fleet.states();
+    expect(a?.applied).toMatchObject({ revision: 'r2', virtualHashes: { v: 'h' } });
+    // A view an old proxy cannot serve is an error the status shows, not a silent success.
+    expect(old?.applied?.revision).toBe('r1');
+    expect(old?.error).toContain('404');
   });
 });

@@ -1,6 +1,7 @@
-import type { BackendSpec } from '@multi-mcp/proxy/contract';
+import type { BackendSpec, VirtualServerSpec } from '@multi-mcp/proxy/contract';
 import type { Logger } from '@multi-mcp/proxy';
 import type { AdminClient, BackendReport } from './admin.js';
+import { AdminError } from './admin.js';
 import type { Replica } from './discovery.js';
 
 /** The operator's complete set of backends, the same for every replica. */
@@ -9,13 +10,21 @@ export interface DesiredSet {
   backends: Record<string, BackendSpec>;
   /** Backend name → hash of its definition, to tell which definition a replica has. */
   hashes: Record<string, string>;
+  /** The operator's virtual servers (McpVirtualServer), pushed with the backends and in the same revision. */
+  virtualServers?: Record<string, VirtualServerSpec>;
+  virtualHashes?: Record<string, string>;
 }
 
 /** What the operator knows about one replica. */
 export interface ReplicaState {
   replica: Replica;
   /** The last set this replica accepted. */
-  applied?: { revision: string; hashes: Record<string, string>; at: number };
+  applied?: {
+    revision: string;
+    hashes: Record<string, string>;
+    virtualHashes?: Record<string, string>;
+    at: number;
+  };
   /** Why the last push or read failed (cleared by the next success). */
   error?: string;
   /** The replica's own account of its backends (GET /mcp_servers), with the time it was asked. */
@@ -102,7 +111,14 @@ export class Fleet {
         revision: set.revision,
         mcpServers: set.backends,
       });
-      t.applied = { revision: set.revision, hashes: set.hashes, at: Date.now() };
+      // After the backends, so the names a view selects exist when it arrives.
+      if (set.virtualServers) await this.pushVirtualServers(t, set, set.virtualServers);
+      t.applied = {
+        revision: set.revision,
+        hashes: set.hashes,
+        ...(set.virtualHashes && { virtualHashes: set.virtualHashes }),
+        at: Date.now(),
+      };
       delete t.error;
       const changed = result.created.length + result.updated.length + result.removed.length;
       if (changed > 0)
@@ -116,6 +132,25 @@ export class Fleet {
     } catch (error) {
       t.error = error instanceof Error ? error.message : String(error);
       this.log.warn('replica sync failed', { replica: t.replica.id, error: t.error });
+    }
+  }
+
+  private async pushVirtualServers(
+    t: Tracked,
+    set: DesiredSet,
+    virtualServers: Record<string, VirtualServerSpec>,
+  ): Promise<void> {
+    try {
+      await this.client.syncVirtualServers(t.replica.url, {
+        owner: this.owner,
+        revision: set.revision,
+        virtualServers,
+      });
+    } catch (error) {
+      // A proxy from before virtual servers has no such route: with none to push, nothing is lost.
+      if (Object.keys(virtualServers).length === 0 && error instanceof AdminError && error.status === 404)
+        return;
+      throw error;
     }
   }
 

@@ -203,9 +203,9 @@ export function buildCatalog(sources: CatalogSource[], naming: NamingOptions): C
     toolEntries,
     withheld,
     digests: {
-      tools: digest(tools),
-      prompts: digest(prompts),
-      resources: digest([resources, resourceTemplates]),
+      tools: digestOf(tools),
+      prompts: digestOf(prompts),
+      resources: digestOf([resources, resourceTemplates]),
     },
   };
 }
@@ -217,6 +217,6 @@ export function routeResource(catalog: Catalog, uri: string): string | undefined
   return catalog.templateRoutes.find((route) => route.template.match(uri) !== null)?.backend;
 }
 
-function digest(value: unknown): string {
+export function digestOf(value: unknown): string {
   return createHash('sha1').update(JSON.stringify(value)).digest('base64url');
 }

@@ -225,10 +225,10 @@ describe('parseMcpJson: mistakes name the field, the value and what is allowed',
   it('rejects unknown top-level keys and a missing mcpServers', () => {
     expect(issuesOf({ servers: {} })).toEqual([
       'mcpServers: required (expected object)',
-      '(root): key "servers" is what VS Code calls it; multi-mcp reads "mcpServers" (the Claude Desktop format) (allowed: mcpServers, $schema)',
+      '(root): key "servers" is what VS Code calls it; multi-mcp reads "mcpServers" (the Claude Desktop format) (allowed: mcpServers, virtualServers, $schema)',
     ]);
     expect(issuesOf({ mcpServers: {}, extra: 1 })).toEqual([
-      '(root): unknown key "extra" (allowed: mcpServers, $schema)',
+      '(root): unknown key "extra" (allowed: mcpServers, virtualServers, $schema)',
     ]);
   });
 

@@ -1,10 +1,18 @@
 import { z } from 'zod';
 import { ConfigError, formatValue, formatZodIssues, unknownKeysMessage } from './errors.js';
+import { VirtualServersSchema } from './virtual.js';
 
 // The backend definition contract: the single schema that the mcp.json loader, the admin API and the
 // operator (through `@multi-mcp/proxy/contract`) all validate with. No Node-specific imports here.
 
 export { ConfigError, formatZodIssues } from './errors.js';
+export {
+  VirtualServerNameSchema,
+  VirtualServerSpecSchema,
+  VirtualServersSchema,
+  missingClaims,
+} from './virtual.js';
+export type { VirtualServerSpec } from './virtual.js';
 
 /** Defaults the consumer applies when a spec leaves these unset (kept out of the schema so a spec
  * round-trips exactly as written and `specsEqual` compares what the user wrote). */
@@ -284,10 +292,14 @@ export function isStdioBackend(spec: BackendSpec): spec is StdioBackendSpec {
 }
 
 export const McpJsonSchema = z.strictObject(
-  { $schema: z.string().optional(), mcpServers: z.record(BackendNameSchema, BackendSpecSchema) },
+  {
+    $schema: z.string().optional(),
+    mcpServers: z.record(BackendNameSchema, BackendSpecSchema),
+    virtualServers: VirtualServersSchema.optional(),
+  },
   {
     error: (issue) =>
-      keysError(issue, ['mcpServers', '$schema'], {
+      keysError(issue, ['mcpServers', 'virtualServers', '$schema'], {
         servers: 'is what VS Code calls it; multi-mcp reads "mcpServers" (the Claude Desktop format)',
       }),
   },

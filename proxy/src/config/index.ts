@@ -13,12 +13,23 @@ export {
   StdioBackendSchema,
   ToolFilterSchema,
   ToolPinSchema,
+  VirtualServerNameSchema,
+  VirtualServerSpecSchema,
+  VirtualServersSchema,
+  missingClaims,
   isStdioBackend,
   parseBackendSpec,
   parseMcpJson,
   specsEqual,
 } from './contract.js';
-export type { BackendSpec, BackendTools, McpJson, RemoteBackendSpec, StdioBackendSpec } from './contract.js';
+export type {
+  BackendSpec,
+  BackendTools,
+  McpJson,
+  RemoteBackendSpec,
+  StdioBackendSpec,
+  VirtualServerSpec,
+} from './contract.js';
 export { ConfigError, formatPath, formatZodIssues } from './errors.js';
 export { expandEnv } from './expand.js';
 export { loadConfigFile, resolveDefaultConfigPath } from './load.js';

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { isStdioBackend, parseMcpJson } from './contract.js';
-import type { BackendSpec } from './contract.js';
+import type { BackendSpec, VirtualServerSpec } from './contract.js';
 import { ConfigError } from './errors.js';
 import { expandEnv } from './expand.js';
 
@@ -12,6 +12,8 @@ export interface LoadedConfig {
   path: string;
   /** Validated, normalized backends by name, disabled ones included (the registry decides). */
   backends: Record<string, BackendSpec>;
+  /** Named selections of the catalog (`virtualServers`), served at /mcp/<name> and /sse/<name>. */
+  virtualServers: Record<string, VirtualServerSpec>;
 }
 
 /**
@@ -43,7 +45,7 @@ export async function loadConfigFile(
         ? { ...spec, cwd: resolve(base, spec.cwd) }
         : spec;
   }
-  return { path: absolute, backends };
+  return { path: absolute, backends, virtualServers: config.virtualServers ?? {} };
 }
 
 async function readConfigText(path: string): Promise<string> {

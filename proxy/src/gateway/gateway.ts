@@ -9,7 +9,10 @@ import type {
 } from '@modelcontextprotocol/client';
 import type { Implementation, ServerNotifier } from '@modelcontextprotocol/server';
 import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
+import { routeResource } from '../catalog/catalog.js';
 import type { CatalogStore } from '../catalog/store.js';
+import type { Views } from '../catalog/view.js';
+import { viewIncludesBackend } from '../catalog/view.js';
 import type { Logger } from '../log.js';
 import { Field, errorMessage } from '../log.js';
 import type { Backend, BackendHooks } from '../registry/backend.js';
@@ -46,37 +49,48 @@ export interface GatewayOptions {
  */
 export interface Gateway {
   /** A fresh server for one 2026-era request: it serves statelessly and gets no pushes. */
-  createStatelessServer(): Server;
+  createStatelessServer(view?: string): Server;
   /**
    * The one long-lived stateless server the HTTP front door answers relayed 2026-07-28 calls
    * with, without a `Server` per request (its `Server` is never connected, so it holds nothing
    * per request: the per-request state lives in each call's closure and the input bridge).
+   * One per virtual server, so a view's direct answers see only its selection.
    */
-  statelessRelay(): SessionServer;
+  statelessRelay(view?: string): SessionServer;
   /** Who the proxy says it is to clients (every server it builds carries it). */
   readonly serverInfo: Implementation;
   /**
    * A fresh server for one session, with the relay handlers its front door serves around it:
    * connect the server to `withFastPath(transport, relayedFor)` (see fastpath.ts).
    */
-  createSession(kind: Exclude<SessionKind, 'stateless'>): SessionServer;
+  createSession(kind: Exclude<SessionKind, 'stateless'>, view?: string): SessionServer;
   /** Hooks the registry gives each backend: pushes and requests from backends land here. */
   readonly backendHooks: Omit<BackendHooks, 'changed'>;
-  /** Where stateless (2026-era) subscription streams are fed from; returns the way to detach it. */
-  addNotifier(notifier: ServerNotifier): () => void;
+  /**
+   * Where stateless (2026-era) subscription streams are fed from; returns the way to detach it.
+   * With `view`, the streams hear only of changes to what that virtual server shows.
+   */
+  addNotifier(notifier: ServerNotifier, view?: string): () => void;
   /** Holds backend subscriptions for the URIs a `subscriptions/listen` stream asked for; returns the release. */
   watchResources(uris: readonly string[]): () => void;
-  attach(registry: Registry, catalog: CatalogStore): void;
+  attach(registry: Registry, catalog: CatalogStore, views?: Views): void;
+  /** The virtual servers some session or stream is looking through now (change detection watches these). */
+  watchedViews(): Set<string>;
   sessionCount(): number;
 }
 
 export function createGateway(options: GatewayOptions): Gateway {
   const sessions = new SessionTable();
-  const notifiers = new Set<ServerNotifier>();
+  /** Each stateless handler's notifier, with the virtual server it serves (undefined = the whole catalog). */
+  const notifiers = new Map<ServerNotifier, string | undefined>();
   const bridge = createInputBridge({ ttlMs: CONTINUATION_TTL_MS, maxOpen: MAX_CONTINUATIONS });
   const log = options.log;
   let registry: Registry | undefined;
   let catalog: CatalogStore | undefined;
+  let views: Views | undefined;
+  /** Whether a client of `view` may hear of `backend` at all (its log lines, its resources). */
+  const sees = (view: string | undefined, backend: string): boolean =>
+    view === undefined || viewIncludesBackend(views?.spec(view), backend);
 
   const pushToSessions = (
     send: (session: Session) => Promise<void>,
@@ -112,14 +126,17 @@ export function createGateway(options: GatewayOptions): Gateway {
           (s) => s.server.sendResourceUpdated({ uri }),
           (s) => s.subscriptions.has(uri),
         );
-        for (const notifier of notifiers) notifier.resourceUpdated(uri);
+        for (const [notifier, view] of notifiers) {
+          if (view === undefined || (views && routeResource(views.select(view), uri)))
+            notifier.resourceUpdated(uri);
+        }
         return;
       }
       const params = notification.params;
       const logger = params.logger ? `${backend.name}/${params.logger}` : backend.name;
       pushToSessions(
         (s) => s.server.sendLoggingMessage({ ...params, logger }),
-        (s) => levelAllows(s.logLevel, params.level),
+        (s) => levelAllows(s.logLevel, params.level) && sees(s.view, backend.name),
       );
     },
     async createMessage(backend, request: CreateMessageRequest) {
@@ -136,16 +153,24 @@ export function createGateway(options: GatewayOptions): Gateway {
     async listRoots(backend): Promise<ListRootsResult> {
       // Many backends ask right after connecting, before any call: the only client's roots
       // answer that when there is one; with several clients and no call the answer is empty.
-      const session = sessions.waitingOn(backend.name) ?? sessions.sole();
+      // …unless that client's virtual server does not show this backend: its roots are not this backend's business.
+      const sole = sessions.sole();
+      const session =
+        sessions.waitingOn(backend.name) ?? (sole && sees(sole.view, backend.name) ? sole : undefined);
       if (session && 'ask' in session) return session.ask('roots/list', {}) as Promise<ListRootsResult>;
       if (!session?.server.getClientCapabilities()?.roots) return { roots: [] };
       return session.server.listRoots();
     },
   };
 
-  const build = (kind: SessionKind): SessionServer => {
+  const build = (kind: SessionKind, viewName?: string): SessionServer => {
     if (!registry || !catalog) throw new Error('gateway used before attach()');
+    if (viewName !== undefined && !views) throw new Error('virtual servers used without views');
+    const selected = views;
+    if (viewName !== undefined && kind !== 'stateless') selected?.track(viewName);
     return createSessionServer({
+      ...(viewName !== undefined &&
+        selected && { view: { name: viewName, select: () => selected.select(viewName) } }),
       kind,
       ...(kind === 'stateless' && { bridge }),
       registry,
@@ -159,37 +184,59 @@ export function createGateway(options: GatewayOptions): Gateway {
     });
   };
 
-  let stateless: SessionServer | undefined;
+  // Keyed by virtual server name (undefined: the whole catalog). A removed view's relay stays,
+  // serving an empty selection: as many entries as names ever served, no more.
+  const statelessRelays = new Map<string | undefined, SessionServer>();
 
   return {
     backendHooks,
-    createStatelessServer: () => build('stateless').server,
-    statelessRelay: () => (stateless ??= build('stateless')),
+    createStatelessServer: (view) => build('stateless', view).server,
+    statelessRelay(view) {
+      let relay = statelessRelays.get(view);
+      if (!relay) statelessRelays.set(view, (relay = build('stateless', view)));
+      return relay;
+    },
     serverInfo: options.serverInfo,
     createSession: build,
-    addNotifier(notifier) {
-      notifiers.add(notifier);
+    addNotifier(notifier, view) {
+      notifiers.set(notifier, view);
+      if (view !== undefined) views?.track(view);
       return () => notifiers.delete(notifier);
+    },
+    watchedViews() {
+      const names = new Set<string>();
+      for (const session of sessions.all()) if (session.view !== undefined) names.add(session.view);
+      for (const view of notifiers.values()) if (view !== undefined) names.add(view);
+      return names;
     },
     watchResources(uris) {
       if (!registry || !catalog) throw new Error('gateway used before attach()');
       return watchResources({ registry, catalog, sessions, log }, uris);
     },
-    attach(r, c) {
+    attach(r, c, v) {
       registry = r;
       catalog = c;
+      views = v;
       // createProxy builds the catalog (and its registry listener) before attaching, so this runs after it.
       resubscribeOnReconnect({ registry: r, catalog: c, sessions, log });
-      c.onChange((change) => {
-        if (change.tools) pushToSessions((s) => s.server.sendToolListChanged());
-        if (change.prompts) pushToSessions((s) => s.server.sendPromptListChanged());
-        if (change.resources) pushToSessions((s) => s.server.sendResourceListChanged());
-        for (const notifier of notifiers) {
+      // The whole catalog's clients hear of every change; a virtual server's only of changes to its view.
+      const announce = (
+        change: { tools: boolean; prompts: boolean; resources: boolean },
+        view: string | undefined,
+      ): void => {
+        const ofView = (s: Session): boolean => s.view === view;
+        if (change.tools) pushToSessions((s) => s.server.sendToolListChanged(), ofView);
+        if (change.prompts) pushToSessions((s) => s.server.sendPromptListChanged(), ofView);
+        if (change.resources) pushToSessions((s) => s.server.sendResourceListChanged(), ofView);
+        for (const [notifier, served] of notifiers) {
+          if (served !== view) continue;
           if (change.tools) notifier.toolsChanged();
           if (change.prompts) notifier.promptsChanged();
           if (change.resources) notifier.resourcesChanged();
         }
-      });
+      };
+      c.onChange((change) => announce(change, undefined));
+      v?.onChange((change) => announce(change, change.view));
     },
     sessionCount: () => sessions.size,
   };

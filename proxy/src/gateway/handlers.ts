@@ -1,6 +1,7 @@
 import type { Progress } from '@modelcontextprotocol/client';
 import type { ClientCapabilities, Implementation, Result, ServerContext } from '@modelcontextprotocol/server';
 import { ProtocolError, ProtocolErrorCode, Server } from '@modelcontextprotocol/server';
+import type { Catalog } from '../catalog/catalog.js';
 import { routeResource } from '../catalog/catalog.js';
 import type { CatalogStore } from '../catalog/store.js';
 import type { Logger } from '../log.js';
@@ -29,6 +30,8 @@ export interface SessionServerDeps {
   stats: RelayStats;
   /** For 2026-07-28 calls: backend requests become input_required rounds (bridge.ts). */
   bridge?: InputBridge;
+  /** A virtual server's selection: lists come from it and calls route through it (catalog/view.ts). */
+  view?: { name: string; select: () => Catalog };
 }
 
 type Params = Record<string, unknown>;
@@ -90,6 +93,7 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
   let session: Session | undefined;
   if (deps.kind !== 'stateless') {
     const registered = deps.sessions.add(deps.kind, server);
+    if (deps.view) registered.view = deps.view.name;
     session = registered;
     server.onclose = () => {
       deps.sessions.delete(registered);
@@ -147,9 +151,10 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     return backend;
   };
 
-  const current = async () => {
+  // Every list and every route below reads this one snapshot: the view, for a virtual server's client.
+  const current = async (): Promise<Catalog> => {
     await deps.ready;
-    return catalog.current();
+    return deps.view ? deps.view.select() : catalog.current();
   };
 
   server.setRequestHandler('tools/list', async () => ({ tools: (await current()).tools }));

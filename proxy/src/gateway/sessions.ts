@@ -8,6 +8,8 @@ export interface Session {
   id: string;
   kind: SessionKind;
   server: Server;
+  /** The virtual server this session came through (/mcp/<name>, /sse/<name>, --virtual); none = the whole catalog. */
+  view?: string;
   logLevel: LoggingLevel | undefined;
   subscriptions: Set<string>;
   /** Backends this session has requests in flight with: how many, and when the latest started. */

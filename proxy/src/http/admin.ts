@@ -205,6 +205,12 @@ export function createAdminRouter(
     handle(async (req, res) => {
       const owner = ownerFrom(req);
       const config = parseMcpJson(requireBody(req, '{"mcpServers": {…}}'), 'request body');
+      if (config.virtualServers !== undefined) {
+        // Accepting them here and ignoring them would look like success.
+        throw new RequestError(400, 'virtualServers are not added through POST /mcp_servers', [
+          'virtualServers: use PUT /virtual_servers/{name} for each, or PUT /virtual_servers for an owner’s whole set',
+        ]);
+      }
       checkCommands(config.mcpServers);
       // Check every name first so a conflict leaves nothing half-applied.
       for (const name of Object.keys(config.mcpServers)) {

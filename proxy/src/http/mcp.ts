@@ -36,6 +36,8 @@ export interface McpRouteOptions {
    * Off, every request goes through the SDK: what the direct answers are tested against.
    */
   directAnswers?: boolean;
+  /** Serve this virtual server's view (/mcp/<name>) instead of the whole catalog. */
+  view?: string;
 }
 
 export interface McpRoute {
@@ -128,19 +130,28 @@ function listenedUris(body: unknown): string[] {
  */
 export function createMcpRoute(options: McpRouteOptions): McpRoute {
   const { gateway, sessions, maxBodyBytes } = options;
-  const direct = options.directAnswers ?? true;
-  const answerModern = modernDirect(() => gateway.statelessRelay(), gateway.serverInfo);
-  const log = options.log.with({ [Field.transport]: 'streamable-http' });
+  const log = options.log.with({
+    [Field.transport]: 'streamable-http',
+    ...(options.view !== undefined && { virtualServer: options.view }),
+  });
   const onerror = (error: Error): void => log.debug('mcp handler error', { [Field.error]: error.message });
 
-  const modern = createMcpHandler(() => gateway.createStatelessServer(), {
+  const { view } = options;
+  const direct = options.directAnswers ?? true;
+  const answerModern = modernDirect(() => gateway.statelessRelay(view), gateway.serverInfo);
+  // A session belongs to its subject and to the endpoint it was opened on: an id from one virtual
+  // server presented at another is unknown there (and its sealed form will not restore there).
+  const bindingOf = (res: Response): string | undefined =>
+    view === undefined ? principalOf(res) : JSON.stringify([view, principalOf(res) ?? null]);
+
+  const modern = createMcpHandler(() => gateway.createStatelessServer(view), {
     legacy: 'reject',
     maxRequestBodySize: maxBodyBytes,
     // Open subscriptions/listen streams are the 2026 era's long-lived connections: same cap as sessions.
     maxSubscriptions: options.maxSubscriptions,
     onerror,
   });
-  const detachNotifier = gateway.addNotifier(modern.notify);
+  const detachNotifier = gateway.addNotifier(modern.notify, view);
   const modernNode = toNodeHandler(
     {
       fetch: async (request, opts) => unknownMethodAs404(await modern.fetch(request, opts), opts?.parsedBody),
@@ -165,7 +176,7 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
       live.delete(id);
       sessions.forget(id);
     };
-    const { server, relayedFor } = gateway.createSession('streamable-http');
+    const { server, relayedFor } = gateway.createSession('streamable-http', view);
     const wired = withFastPath(transport, relayedFor);
     const directSession = { id, transport: wired, relayedFor };
     const entry: LiveSession = {
@@ -208,7 +219,7 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
       return;
     }
     // The id is chosen before the transport exists so the session counts against the cap at once.
-    const principal = principalOf(res);
+    const principal = bindingOf(res);
     const id = restorer?.sealedId(body.params, principal) ?? randomUUID();
     const { entry, session } = await start(id, principal);
     sessions.track(session, res);
@@ -228,7 +239,7 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
 
   /** The live session `id`, restored from its sealed id if this replica has never seen it. */
   const find = async (id: string, req: Request, res: Response): Promise<LiveSession | SessionRefusal> => {
-    const principal = principalOf(res);
+    const principal = bindingOf(res);
     const version = req.headers['mcp-protocol-version'];
     const found =
       live.get(id) ??

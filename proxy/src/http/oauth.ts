@@ -44,6 +44,9 @@ export interface Principal {
   subject: string;
   /** `issuer` and `subject` in one comparable string (neither can contain a newline unescaped). */
   key: string;
+  /** The token's scopes (`scope` and `scp`) and claims: what a virtual server's requirements are checked against. */
+  scopes: ReadonlySet<string>;
+  claims: Readonly<JWTPayload>;
 }
 
 export type Verdict =
@@ -55,6 +58,11 @@ export interface ResourceServer {
   metadataUrl: string;
   metadata: Record<string, unknown>;
   verify(authorization: string | undefined): Promise<Verdict>;
+  /** The 403 for a token without `required` (RFC 6750 §3.1 `insufficient_scope`, naming the scopes). */
+  insufficientScope(
+    required: readonly string[],
+    missing: readonly string[],
+  ): { challenge: string; message: string };
 }
 
 /** Verified tokens are remembered briefly by their hash so the hot path skips signature checks. */
@@ -157,8 +165,8 @@ export function createResourceServer(input: OAuthSettings, log: Logger): Resourc
     return keys;
   };
 
-  const cache = new Map<string, { principal: Principal; scopes: Set<string>; until: number }>();
-  const remember = (hash: string, principal: Principal, scopes: Set<string>, exp: number): void => {
+  const cache = new Map<string, { principal: Principal; scopes: ReadonlySet<string>; until: number }>();
+  const remember = (hash: string, principal: Principal, scopes: ReadonlySet<string>, exp: number): void => {
     if (cache.size >= CACHE_MAX_ENTRIES) cache.delete(cache.keys().next().value as string);
     cache.set(hash, { principal, scopes, until: Math.min(exp * 1000, Date.now() + CACHE_MAX_MS) });
   };
@@ -170,16 +178,21 @@ export function createResourceServer(input: OAuthSettings, log: Logger): Resourc
     message,
   });
 
-  const checkScopes = (principal: Principal, scopes: Set<string>): Verdict => {
-    const missing = settings.scopes.filter((s) => !scopes.has(s));
-    if (missing.length === 0) return { ok: true, principal };
-    const message = `the access token lacks the scope${missing.length > 1 ? 's' : ''} ${missing.join(' ')} (required: ${settings.scopes.join(' ')})`;
+  const insufficientScope = (
+    required: readonly string[],
+    missing: readonly string[],
+  ): { challenge: string; message: string } => {
+    const message = `the access token lacks the scope${missing.length > 1 ? 's' : ''} ${missing.join(' ')} (required: ${required.join(' ')})`;
     return {
-      ok: false,
-      status: 403,
-      challenge: `${challenge('insufficient_scope', message)}, scope=${quoted(settings.scopes.join(' '))}`,
+      challenge: `${challenge('insufficient_scope', message)}, scope=${quoted(required.join(' '))}`,
       message,
     };
+  };
+
+  const checkScopes = (principal: Principal, scopes: ReadonlySet<string>): Verdict => {
+    const missing = settings.scopes.filter((s) => !scopes.has(s));
+    if (missing.length === 0) return { ok: true, principal };
+    return { ok: false, status: 403, ...insufficientScope(settings.scopes, missing) };
   };
 
   const verify = async (authorization: string | undefined): Promise<Verdict> => {
@@ -232,12 +245,14 @@ export function createResourceServer(input: OAuthSettings, log: Logger): Resourc
       }
       return invalid(describeFailure(error, settings.audience));
     }
+    const scopes = grantedScopes(payload);
     const principal: Principal = {
       issuer,
       subject: payload.sub as string,
       key: JSON.stringify([issuer, payload.sub]),
+      scopes,
+      claims: payload,
     };
-    const scopes = grantedScopes(payload);
     remember(hash, principal, scopes, payload.exp as number);
     log.debug('access token verified', { issuer, subject: principal.subject });
     return checkScopes(principal, scopes);
@@ -252,6 +267,7 @@ export function createResourceServer(input: OAuthSettings, log: Logger): Resourc
       ...(settings.scopes.length > 0 && { scopes_supported: settings.scopes }),
     },
     verify,
+    insufficientScope,
   };
 }
 
@@ -275,6 +291,11 @@ const PRINCIPAL = 'multiMcpPrincipal';
 export function principalOf(res: Response): string | undefined {
   const principal = res.locals[PRINCIPAL] as Principal | undefined;
   return principal?.key;
+}
+
+/** The verified token this request came with (its subject, scopes and claims); undefined without OAuth. */
+export function tokenOf(res: Response): Principal | undefined {
+  return res.locals[PRINCIPAL] as Principal | undefined;
 }
 
 /** Refuses MCP requests without a valid token; admits the rest with their principal attached. */

@@ -47,5 +47,11 @@ export function requestId(body: unknown): string | number | null {
 
 /** MCP routes answer in JSON-RPC; everything else in the admin shape. */
 export function isMcpPath(path: string): boolean {
-  return path === '/mcp' || path === '/sse' || path === '/messages';
+  return (
+    path === '/mcp' ||
+    path === '/sse' ||
+    path === '/messages' ||
+    // A virtual server's endpoints: /mcp/<name>, /sse/<name>, /messages/<name>.
+    /^\/(mcp|sse|messages)\/[^/]+$/.test(path)
+  );
 }

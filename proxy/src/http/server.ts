@@ -30,6 +30,8 @@ import type { SessionSeal } from './seal.js';
 import { HttpSessions } from './sessions.js';
 import { createSseRoutes } from './sse.js';
 import { createStatusPage } from './status-page.js';
+import { createVirtualServerRouter } from './admin-virtual.js';
+import { catalogScopeGuard, mountVirtualServers, VIRTUAL_ROUTES } from './virtual.js';
 
 export interface HttpOptions {
   host: string;
@@ -60,6 +62,8 @@ export interface HttpOptions {
   oauth?: OAuthSettings;
   /** Internal: false sends every MCP request through the SDK (what direct answers are tested against). */
   directAnswers?: boolean;
+  /** With OAuth: scopes the whole catalog (/mcp, /sse, /messages) needs on top, not a virtual server's endpoints. */
+  catalogScopes?: string[];
 }
 
 export interface HttpFrontDoor {
@@ -74,11 +78,13 @@ export interface HttpFrontDoor {
   close(): Promise<void>;
 }
 
-const MCP_ROUTES = ['POST|GET|DELETE /mcp', 'GET /sse', 'POST /messages?sessionId=…'];
+const MCP_ROUTES = ['POST|GET|DELETE /mcp', 'GET /sse', 'POST /messages?sessionId=…', ...VIRTUAL_ROUTES];
 const ADMIN_ROUTES = [
   'GET|POST|PUT /mcp_servers',
   'GET|PUT|DELETE /mcp_servers/{name}',
   'GET /mcp_tools',
+  'GET|PUT /virtual_servers',
+  'GET|PUT|DELETE /virtual_servers/{name}',
   'GET /metrics',
   'GET / and /ui (status page)',
 ];
@@ -89,6 +95,8 @@ const isAdminPath = (path: string): boolean =>
   path === '/mcp_servers' ||
   path.startsWith('/mcp_servers/') ||
   path === '/mcp_tools' ||
+  path === '/virtual_servers' ||
+  path.startsWith('/virtual_servers/') ||
   path === '/metrics' ||
   path === '/' ||
   path === '/ui' ||
@@ -158,6 +166,7 @@ export async function startHttpFrontDoor(
     const guards = [...origin, adminGuard(access), ...body];
     return [
       createAdminRouter(proxy, httpLog, guards, { commandPolicy }),
+      createVirtualServerRouter(proxy, httpLog, guards),
       createStatusPage(proxy, { guards, access, sessionCounts: () => sessions.counts() }),
     ];
   };
@@ -173,10 +182,32 @@ export async function startHttpFrontDoor(
     const wellKnown = '/.well-known/oauth-protected-resource';
     const paths = new Set([wellKnown, `${wellKnown}/mcp`, new URL(resourceServer.metadataUrl).pathname]);
     for (const path of paths) mcpApp.get(path, ...origin, metadata);
+    // A virtual server is a path under /mcp: the same resource, the same tokens.
+    mcpApp.get(`${wellKnown}/mcp/:name`, ...origin, metadata);
   }
-  mcpApp.all('/mcp', ...origin, ...auth, ...body, mcp.handle);
-  mcpApp.get('/sse', ...origin, ...auth, sse.stream);
-  mcpApp.all('/messages', ...origin, ...auth, ...body, sse.messages);
+  const catalogScopes = options.catalogScopes ?? [];
+  const whole: RequestHandler[] =
+    resourceServer && catalogScopes.length > 0
+      ? [...auth, catalogScopeGuard(resourceServer, catalogScopes, httpLog)]
+      : auth;
+  mcpApp.all('/mcp', ...origin, ...whole, ...body, mcp.handle);
+  mcpApp.get('/sse', ...origin, ...whole, sse.stream);
+  mcpApp.all('/messages', ...origin, ...whole, ...body, sse.messages);
+  const virtual = mountVirtualServers(mcpApp, {
+    proxy,
+    log: httpLog,
+    mcp: {
+      sessions,
+      maxBodyBytes: options.maxBodyBytes,
+      maxSubscriptions: options.maxSessions,
+      ...(options.directAnswers !== undefined && { directAnswers: options.directAnswers }),
+      ...(options.sessionSeal && { seal: options.sessionSeal, restores: metrics.restores }),
+    },
+    origin,
+    auth,
+    body,
+    resourceServer,
+  });
   mcpApp.use(misdirectedMcp());
   // After the MCP routes, so MCP requests (the hot path) never walk the admin router's layers.
   if (!options.admin) mcpApp.use(...adminRoutes(options.host));
@@ -185,6 +216,7 @@ export async function startHttpFrontDoor(
 
   const cleanUp = async (): Promise<void> => {
     await sessions.closeAll();
+    await virtual.close();
     await mcp
       .close()
       .catch((error: unknown) => httpLog.debug('mcp handler close failed', { error: String(error) }));

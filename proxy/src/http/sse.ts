@@ -16,6 +16,8 @@ export interface SseRouteOptions {
   messagesPath: string;
   /** Comment frames on idle streams, so a vanished peer is noticed and its session ends. */
   keepAliveMs?: number;
+  /** Serve this virtual server's view (/sse/<name>) instead of the whole catalog. */
+  view?: string;
 }
 
 export interface SseRoutes {
@@ -36,6 +38,7 @@ export function createSseRoutes(options: SseRouteOptions): SseRoutes {
   const log = options.log.with({ [Field.transport]: 'sse' });
   const transports = new Map<string, { transport: SSEServerTransport; principal: string | undefined }>();
   const keepAliveMs = options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
+  const { view } = options;
 
   const stream: RequestHandler = async (req, res) => {
     const refusal = sessions.admit();
@@ -46,7 +49,7 @@ export function createSseRoutes(options: SseRouteOptions): SseRoutes {
     try {
       const transport = new SSEServerTransport(options.messagesPath, res);
       const id = transport.sessionId;
-      const { server, relayedFor } = gateway.createSession('sse');
+      const { server, relayedFor } = gateway.createSession('sse', view);
       const keepAlive = setInterval(() => {
         if (!res.writableEnded && !res.destroyed) res.write(': keep-alive\n\n');
       }, keepAliveMs);

@@ -1,0 +1,186 @@
+import type { Express, RequestHandler, Response } from 'express';
+import { missingClaims } from '../config/virtual.js';
+import type { VirtualServerSpec } from '../config/virtual.js';
+import type { Logger } from '../log.js';
+import { Field } from '../log.js';
+import type { Proxy } from '../proxy.js';
+import type { McpRoute, McpRouteOptions } from './mcp.js';
+import { createMcpRoute } from './mcp.js';
+import type { ResourceServer } from './oauth.js';
+import { tokenOf } from './oauth.js';
+import { requestId, RpcCode, sendRpcError } from './respond.js';
+import type { SseRoutes } from './sse.js';
+import { createSseRoutes } from './sse.js';
+
+export interface VirtualRouteOptions {
+  proxy: Proxy;
+  log: Logger;
+  /** What every MCP route gets: the shared session table, limits, the seal. */
+  mcp: Omit<McpRouteOptions, 'view' | 'log' | 'gateway'>;
+  /** Origin checks and the OAuth guard, run before the virtual server's own requirements. */
+  origin: RequestHandler[];
+  auth: RequestHandler[];
+  body: RequestHandler[];
+  resourceServer: ResourceServer | undefined;
+}
+
+export interface VirtualRoutes {
+  close(): Promise<void>;
+}
+
+export const VIRTUAL_ROUTES = [
+  'POST|GET|DELETE /mcp/{virtual}',
+  'GET /sse/{virtual}',
+  'POST /messages/{virtual}',
+];
+
+/** Why `spec` does not admit this request, or undefined when it does. */
+function refusal(
+  name: string,
+  spec: VirtualServerSpec,
+  res: Response,
+  resourceServer: ResourceServer | undefined,
+): { status: number; message: string; challenge?: string } | undefined {
+  const scopes = spec.scopes ?? [];
+  const claims = Object.keys(spec.claims ?? {});
+  if (scopes.length === 0 && claims.length === 0) return undefined;
+  const token = tokenOf(res);
+  if (!resourceServer || !token) {
+    // Fail closed: requirements nobody can check admit nobody.
+    return {
+      status: 403,
+      message: `virtual server "${name}" requires an OAuth access token (scopes or claims), but OAuth is off on this proxy; start it with --oauth-issuer and --oauth-audience`,
+    };
+  }
+  const missing = scopes.filter((scope) => !token.scopes.has(scope));
+  if (missing.length > 0) {
+    const { challenge, message } = resourceServer.insufficientScope(scopes, missing);
+    return { status: 403, challenge, message: `virtual server "${name}": ${message}` };
+  }
+  const unmatched = missingClaims(spec, token.claims);
+  if (unmatched.length > 0) {
+    const wanted = unmatched.map((claim) => `${claim} must be ${JSON.stringify(spec.claims?.[claim])}`);
+    return {
+      status: 403,
+      message: `virtual server "${name}": the access token's claims do not admit it (${wanted.join('; ')})`,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Scopes the whole catalog's endpoints (/mcp, /sse, /messages) need beyond `--oauth-scopes`
+ * (`--oauth-catalog-scopes`): without them a token that only a virtual server asks nothing more of
+ * would still see everything at /mcp. Runs after the OAuth guard.
+ */
+export function catalogScopeGuard(
+  resourceServer: ResourceServer,
+  scopes: readonly string[],
+  log: Logger,
+): RequestHandler {
+  return (req, res, next) => {
+    const granted = tokenOf(res)?.scopes ?? new Set<string>();
+    const missing = scopes.filter((scope) => !granted.has(scope));
+    if (missing.length === 0) {
+      next();
+      return;
+    }
+    const { challenge, message } = resourceServer.insufficientScope(scopes, missing);
+    log.info('mcp request refused: whole-catalog scopes', { [Field.error]: message });
+    res.setHeader('WWW-Authenticate', challenge);
+    sendRpcError(
+      res,
+      403,
+      RpcCode.refused,
+      `the whole catalog: ${message}; a virtual server's endpoint (/mcp/<name>) may admit this token`,
+      requestId(req.body),
+    );
+  };
+}
+
+/**
+ * A virtual server's endpoints: /mcp/<name> (Streamable HTTP, both eras), /sse/<name> with
+ * /messages/<name> (legacy SSE). Each request is checked against the virtual server's
+ * requirements after the OAuth guard and before any MCP handling (every request, not just the
+ * first of a session: a token that lost a scope loses the view), then served by that view's
+ * own routes, created on first use and closed when the virtual server is removed.
+ */
+export function mountVirtualServers(app: Express, options: VirtualRouteOptions): VirtualRoutes {
+  const { proxy } = options;
+  const log = options.log.with({ component: 'virtual-servers' });
+  const routes = new Map<string, { mcp: McpRoute; sse: SseRoutes }>();
+
+  const routesOf = (name: string): { mcp: McpRoute; sse: SseRoutes } => {
+    let found = routes.get(name);
+    if (!found) {
+      found = {
+        mcp: createMcpRoute({ ...options.mcp, gateway: proxy.gateway, log, view: name }),
+        sse: createSseRoutes({
+          gateway: proxy.gateway,
+          sessions: options.mcp.sessions,
+          log,
+          messagesPath: `/messages/${name}`,
+          view: name,
+        }),
+      };
+      routes.set(name, found);
+    }
+    return found;
+  };
+
+  // A removed virtual server's sessions are refused at their next request (404 below, like any
+  // unknown name); its stateless handler and listen streams end now.
+  const detach = proxy.virtualServers.onChange(() => {
+    for (const [name, route] of routes) {
+      if (proxy.virtualServers.get(name)) continue;
+      routes.delete(name);
+      void route.mcp.close().catch(() => {});
+    }
+  });
+
+  const access: RequestHandler = (req, res, next) => {
+    const name = String(req.params['name'] ?? '');
+    const entry = proxy.virtualServers.get(name);
+    if (!entry) {
+      sendRpcError(
+        res,
+        404,
+        RpcCode.refused,
+        `no virtual server named "${name}" (MCP is served at /mcp, and at /mcp/<name> for each defined virtual server)`,
+        requestId(req.body),
+      );
+      return;
+    }
+    const refused = refusal(name, entry.spec, res, options.resourceServer);
+    if (refused) {
+      log.info('mcp request refused: virtual server requirements', {
+        virtualServer: name,
+        [Field.error]: refused.message,
+      });
+      if (refused.challenge) res.setHeader('WWW-Authenticate', refused.challenge);
+      sendRpcError(res, refused.status, RpcCode.refused, refused.message, requestId(req.body));
+      return;
+    }
+    res.locals['virtualServer'] = name;
+    next();
+  };
+  const nameOf = (res: Response): string => res.locals['virtualServer'] as string;
+
+  app.all('/mcp/:name', ...options.origin, ...options.auth, access, ...options.body, (req, res, next) =>
+    routesOf(nameOf(res)).mcp.handle(req, res, next),
+  );
+  app.get('/sse/:name', ...options.origin, ...options.auth, access, (req, res, next) =>
+    routesOf(nameOf(res)).sse.stream(req, res, next),
+  );
+  app.all('/messages/:name', ...options.origin, ...options.auth, access, ...options.body, (req, res, next) =>
+    routesOf(nameOf(res)).sse.messages(req, res, next),
+  );
+
+  return {
+    close: async () => {
+      detach();
+      await Promise.all([...routes.values()].map((route) => route.mcp.close().catch(() => {})));
+      routes.clear();
+    },
+  };
+}
