@@ -12,8 +12,16 @@ export interface CatalogChange {
   resources: boolean;
 }
 
+/**
+ * Which clients a view is for. Backends that serve both eras may show 2025-era clients other
+ * tools than 2026-07-28 ones (see Backend.legacyLists); for every other backend both views
+ * hold the same lists.
+ */
+export type ClientEra = 'legacy' | 'modern';
+
 export interface CatalogStore {
-  current(): Catalog;
+  /** The catalog 2026-07-28 clients see (the default), or the one for 2025-era sessions. */
+  current(era?: ClientEra): Catalog;
   onChange(listener: (change: CatalogChange) => void): () => void;
 }
 
@@ -23,20 +31,23 @@ export interface CatalogStore {
  */
 export function createCatalogStore(registry: Registry, naming: NamingOptions, log: Logger): CatalogStore {
   let current = emptyCatalog;
+  let legacy = emptyCatalog;
   const listeners = new Set<(change: CatalogChange) => void>();
   const reported = new Set<string>();
 
   const rebuild = (): void => {
-    const sources: CatalogSource[] = registry
-      .backends()
-      .filter((backend) => backend.state === 'ready')
-      .map((backend) => ({
+    const ready = registry.backends().filter((backend) => backend.state === 'ready');
+    const sources = (era: ClientEra): CatalogSource[] =>
+      ready.map((backend) => ({
         backend: backend.name,
         prefix: backend.spec.prefix ?? backend.name,
         includeTool: toolFilter(backend.spec.tools),
-        lists: backend.lists,
+        lists: era === 'legacy' ? (backend.legacyLists ?? backend.lists) : backend.lists,
       }));
-    const next = buildCatalog(sources, naming);
+    const next = buildCatalog(sources('modern'), naming);
+    const nextLegacy = ready.some((b) => b.legacyLists !== undefined)
+      ? buildCatalog(sources('legacy'), naming)
+      : next;
     for (const c of next.collisions) {
       const key = `${c.kind}:${c.exposed}:${c.droppedFrom}`;
       if (reported.has(key)) continue;
@@ -45,12 +56,15 @@ export function createCatalogStore(registry: Registry, naming: NamingOptions, lo
         [Field.backend]: c.droppedFrom,
       });
     }
+    const changed = (kind: keyof Catalog['digests']): boolean =>
+      next.digests[kind] !== current.digests[kind] || nextLegacy.digests[kind] !== legacy.digests[kind];
     const change: CatalogChange = {
-      tools: next.digests.tools !== current.digests.tools,
-      prompts: next.digests.prompts !== current.digests.prompts,
-      resources: next.digests.resources !== current.digests.resources,
+      tools: changed('tools'),
+      prompts: changed('prompts'),
+      resources: changed('resources'),
     };
     current = next;
+    legacy = nextLegacy;
     if (change.tools || change.prompts || change.resources) {
       for (const listener of listeners) listener(change);
     }
@@ -58,7 +72,7 @@ export function createCatalogStore(registry: Registry, naming: NamingOptions, lo
   registry.onChange(rebuild);
 
   return {
-    current: () => current,
+    current: (era = 'modern') => (era === 'legacy' ? legacy : current),
     onChange(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

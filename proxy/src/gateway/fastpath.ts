@@ -1,5 +1,6 @@
 import type {
   JSONRPCMessage,
+  LoggingLevel,
   MessageExtraInfo,
   Notification,
   RequestId,
@@ -16,6 +17,11 @@ export interface RelayContext {
   requestId: RequestId;
   signal: AbortSignal;
   notify: (notification: Notification) => Promise<void>;
+  /**
+   * What a 2026-07-28 request carried besides its params: its log level, and on a retry of a
+   * call a modern backend asked for input, the answers and the backend's requestState.
+   */
+  modern?: { logLevel?: LoggingLevel; inputResponses?: Record<string, unknown>; requestState?: string };
 }
 
 export type RelayHandler = (params: Record<string, unknown>, context: RelayContext) => Promise<Result>;

@@ -1,6 +1,6 @@
 import type { Progress } from '@modelcontextprotocol/client';
-import type { Implementation, Result, ServerContext } from '@modelcontextprotocol/server';
-import { ProtocolError, ProtocolErrorCode, Server } from '@modelcontextprotocol/server';
+import type { Implementation, LoggingLevel, Result, ServerContext } from '@modelcontextprotocol/server';
+import { LOG_LEVEL_META_KEY, ProtocolError, ProtocolErrorCode, Server } from '@modelcontextprotocol/server';
 import { routeResource } from '../catalog/catalog.js';
 import type { CatalogStore } from '../catalog/store.js';
 import type { Logger } from '../log.js';
@@ -16,6 +16,8 @@ import { tracked } from './sessions.js';
 import { unsubscribeBackendIfUnused } from './subscriptions.js';
 import type { InputBridge } from './bridge.js';
 import { MRTR_METHODS } from './bridge.js';
+import type { Catalog } from '../catalog/catalog.js';
+import { fulfilInputRounds, isInputRequired } from './input-rounds.js';
 
 export interface SessionServerDeps {
   kind: SessionKind;
@@ -83,6 +85,7 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     };
   }
   const log = deps.log.with({ [Field.session]: session?.id ?? deps.kind });
+  const clientEra = deps.kind === 'stateless' ? 'modern' : 'legacy';
 
   /** Relays one request to `backend`, with the client's cancellation, timeout and progress. */
   const relay = async (
@@ -104,10 +107,36 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
               .catch(() => {});
     // Counted here, the one place every relayed request passes, whatever the front door or era.
     const started = performance.now();
-    try {
-      const result = await tracked(session, backend.name, () =>
-        backend.relay(method, forwarded, { signal: ctx.signal, ...(onprogress && { onprogress }) }),
+    // A modern backend is told who calls: what it may ask this client, and its log level.
+    const caller = {
+      capabilities: server.getClientCapabilities() ?? {},
+      ...((session?.logLevel ?? ctx.modern?.logLevel) && {
+        logLevel: session?.logLevel ?? ctx.modern?.logLevel,
+      }),
+    };
+    const send = (params: Params): Promise<Result> =>
+      tracked(session, backend.name, () =>
+        backend.relay(method, params, {
+          signal: ctx.signal,
+          caller,
+          clientEra,
+          ...(onprogress && { onprogress }),
+        }),
       );
+    try {
+      let result = await send(forwarded);
+      // A 2025-era session cannot read input_required: the proxy asks it and retries (input-rounds.ts).
+      // A 2026-07-28 client reads it itself, and its retry passes through with the backend's state.
+      if (session && isInputRequired(result)) {
+        result = await fulfilInputRounds(result, {
+          backend: backend.name,
+          method,
+          server,
+          signal: ctx.signal,
+          retry: (inputResponses, requestState) =>
+            send({ ...forwarded, inputResponses, ...(requestState !== undefined && { requestState }) }),
+        });
+      }
       deps.stats.record(backend.name, method, outcomeOf(result), (performance.now() - started) / 1000);
       return result;
     } catch (error) {
@@ -135,7 +164,7 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
 
   const current = async () => {
     await deps.ready;
-    return catalog.current();
+    return catalog.current(clientEra);
   };
 
   server.setRequestHandler('tools/list', async () => ({ tools: (await current()).tools }));
@@ -207,6 +236,21 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     return caller ? deps.sessions.withCaller(caller, () => tracked(caller, backendName, run)) : run();
   };
 
+  /** The backend a bridged method goes to, if the catalog knows it. */
+  const ownerOf = (snapshot: Catalog, method: string, params: Params): Backend | undefined => {
+    const name = params['name'];
+    const uri = params['uri'];
+    const owner =
+      method === 'tools/call' && typeof name === 'string'
+        ? snapshot.toolRoutes.get(name)?.backend
+        : method === 'prompts/get' && typeof name === 'string'
+          ? snapshot.promptRoutes.get(name)?.backend
+          : method === 'resources/read' && typeof uri === 'string'
+            ? routeResource(snapshot, uri)
+            : undefined;
+    return owner === undefined ? undefined : registry.get(owner);
+  };
+
   // Own keys only: a method named "constructor" must not find Object's.
   const relayedFor = (method: string): RelayHandler | undefined =>
     Object.hasOwn(relayed, method) ? relayed[method] : undefined;
@@ -217,6 +261,23 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
       throw new ProtocolError(ProtocolErrorCode.MethodNotFound, `Method not found: ${request.method}`);
     const params = request.params ?? {};
     if (!deps.bridge || !MRTR_METHODS.has(request.method)) return handle(params, relayContextOf(ctx));
+    const modern = {
+      logLevel: ctx.mcpReq.envelope?.[LOG_LEVEL_META_KEY as never] as LoggingLevel | undefined,
+    };
+    // A modern backend asks a modern client itself: its input_required and the client's retry
+    // (answers, the backend's own requestState) pass through, so the bridge stays out of the way.
+    if (ownerOf(await current(), request.method, params)?.era === 'modern') {
+      const inputResponses = ctx.mcpReq.inputResponses;
+      const requestState = ctx.mcpReq.requestState<string>();
+      return handle(
+        {
+          ...params,
+          ...(inputResponses !== undefined && { inputResponses }),
+          ...(requestState !== undefined && { requestState }),
+        },
+        { ...relayContextOf(ctx), modern },
+      );
+    }
     const { _meta, ...call } = params;
     return deps.bridge.serve(
       {
@@ -227,7 +288,8 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
         inputResponses: ctx.mcpReq.inputResponses,
         notify: ctx.mcpReq.notify,
       },
-      (own) => handle(_meta === undefined ? call : { ...call, _meta }, { ...relayContextOf(ctx), ...own }),
+      (own) =>
+        handle(_meta === undefined ? call : { ...call, _meta }, { ...relayContextOf(ctx), modern, ...own }),
     );
   };
 
@@ -236,7 +298,7 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
   const unsubscribeIfUnused = (uri: string): Promise<void> =>
     unsubscribeBackendIfUnused(registry, catalog, deps.sessions, uri);
 
-  server.setRequestHandler('resources/subscribe', async (request, ctx) => {
+  server.setRequestHandler('resources/subscribe', async (request) => {
     const uri = request.params.uri;
     const owner = routeResource(await current(), uri);
     if (!owner) throw unknownName('resource', uri);
@@ -244,9 +306,11 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     const added = session !== undefined && !session.subscriptions.has(uri);
     session?.subscriptions.add(uri);
     const backend = backendFor(owner);
-    if (first && backend.capabilities?.resources?.subscribe) {
+    if (first && backend.subscribable) {
       try {
-        await relay(backend, 'resources/subscribe', { uri }, relayContextOf(ctx));
+        await backend.subscribe(uri).catch((error: unknown) => {
+          throw toClientError(error, backend.name, 'resources/subscribe');
+        });
       } catch (error) {
         // The client is told it is not subscribed: it must not get updates after a reconnect either.
         if (added) session?.subscriptions.delete(uri);
