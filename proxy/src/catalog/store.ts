@@ -1,5 +1,6 @@
 import type { Logger } from '../log.js';
 import { Field } from '../log.js';
+import type { BackendLists } from '../registry/backend.js';
 import type { Registry } from '../registry/registry.js';
 import type { Catalog, CatalogSource } from './catalog.js';
 import { buildCatalog, emptyCatalog } from './catalog.js';
@@ -23,6 +24,12 @@ export interface CatalogStore {
   /** The catalog 2026-07-28 clients see (the default), or the one for 2025-era sessions. */
   current(era?: ClientEra): Catalog;
   onChange(listener: (change: CatalogChange) => void): () => void;
+  /**
+   * The catalog as one client sees it when some backends' lists were fetched for that client
+   * (a modern backend's `cacheScope: private` lists, never shared): the same pipeline, with
+   * those backends' lists replaced.
+   */
+  viewWith(era: ClientEra, replaced: ReadonlyMap<string, Partial<BackendLists>>): Catalog;
 }
 
 /**
@@ -35,15 +42,26 @@ export function createCatalogStore(registry: Registry, naming: NamingOptions, lo
   const listeners = new Set<(change: CatalogChange) => void>();
   const reported = new Set<string>();
 
+  const sourcesOf = (
+    era: ClientEra,
+    replaced?: ReadonlyMap<string, Partial<BackendLists>>,
+  ): CatalogSource[] =>
+    registry
+      .backends()
+      .filter((backend) => backend.state === 'ready')
+      .map((backend) => {
+        const lists = era === 'legacy' ? (backend.legacyLists ?? backend.lists) : backend.lists;
+        return {
+          backend: backend.name,
+          prefix: backend.spec.prefix ?? backend.name,
+          includeTool: toolFilter(backend.spec.tools),
+          lists: { ...lists, ...replaced?.get(backend.name) },
+        };
+      });
+
   const rebuild = (): void => {
     const ready = registry.backends().filter((backend) => backend.state === 'ready');
-    const sources = (era: ClientEra): CatalogSource[] =>
-      ready.map((backend) => ({
-        backend: backend.name,
-        prefix: backend.spec.prefix ?? backend.name,
-        includeTool: toolFilter(backend.spec.tools),
-        lists: era === 'legacy' ? (backend.legacyLists ?? backend.lists) : backend.lists,
-      }));
+    const sources = (era: ClientEra): CatalogSource[] => sourcesOf(era);
     const next = buildCatalog(sources('modern'), naming);
     const nextLegacy = ready.some((b) => b.legacyLists !== undefined)
       ? buildCatalog(sources('legacy'), naming)
@@ -73,6 +91,7 @@ export function createCatalogStore(registry: Registry, naming: NamingOptions, lo
 
   return {
     current: (era = 'modern') => (era === 'legacy' ? legacy : current),
+    viewWith: (era, replaced) => buildCatalog(sourcesOf(era, replaced), naming),
     onChange(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -114,6 +114,16 @@ export function createGateway(options: GatewayOptions): Gateway {
         (s) => levelAllows(s.logLevel, params.level),
       );
     },
+    announced(_backend, kind) {
+      if (kind === 'tools') pushToSessions((s) => s.server.sendToolListChanged());
+      if (kind === 'prompts') pushToSessions((s) => s.server.sendPromptListChanged());
+      if (kind === 'resources') pushToSessions((s) => s.server.sendResourceListChanged());
+      for (const notifier of notifiers) {
+        if (kind === 'tools') notifier.toolsChanged();
+        if (kind === 'prompts') notifier.promptsChanged();
+        if (kind === 'resources') notifier.resourcesChanged();
+      }
+    },
     async createMessage(backend, request: CreateMessageRequest) {
       const session = waitingSession(backend, request.method);
       if ('ask' in session)

@@ -4,8 +4,9 @@ import { LOG_LEVEL_META_KEY, ProtocolError, ProtocolErrorCode, Server } from '@m
 import { routeResource } from '../catalog/catalog.js';
 import type { CatalogStore } from '../catalog/store.js';
 import type { Logger } from '../log.js';
-import { Field } from '../log.js';
-import type { Backend } from '../registry/backend.js';
+import { Field, errorMessage } from '../log.js';
+import type { Backend, BackendLists } from '../registry/backend.js';
+import type { CallerEnvelope } from '../registry/era.js';
 import type { Registry } from '../registry/registry.js';
 import { toClientError, unknownName } from './errors.js';
 import type { RelayContext, RelayHandler } from './fastpath.js';
@@ -107,13 +108,7 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
               .catch(() => {});
     // Counted here, the one place every relayed request passes, whatever the front door or era.
     const started = performance.now();
-    // A modern backend is told who calls: what it may ask this client, and its log level.
-    const caller = {
-      capabilities: server.getClientCapabilities() ?? {},
-      ...((session?.logLevel ?? ctx.modern?.logLevel) && {
-        logLevel: session?.logLevel ?? ctx.modern?.logLevel,
-      }),
-    };
+    const caller = callerOf(ctx);
     const send = (params: Params): Promise<Result> =>
       tracked(session, backend.name, () =>
         backend.relay(method, params, {
@@ -156,6 +151,12 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     }
   };
 
+  /** A modern backend is told who calls: what it may ask this client, and its log level. */
+  const callerOf = (ctx?: RelayContext): CallerEnvelope => {
+    const logLevel = session?.logLevel ?? ctx?.modern?.logLevel;
+    return { capabilities: server.getClientCapabilities() ?? {}, ...(logLevel && { logLevel }) };
+  };
+
   const backendFor = (name: string): Backend => {
     const backend = registry.get(name);
     if (!backend) throw new ProtocolError(ProtocolErrorCode.InternalError, `backend "${name}" was removed`);
@@ -167,11 +168,42 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     return catalog.current(clientEra);
   };
 
-  server.setRequestHandler('tools/list', async () => ({ tools: (await current()).tools }));
-  server.setRequestHandler('prompts/list', async () => ({ prompts: (await current()).prompts }));
-  server.setRequestHandler('resources/list', async () => ({ resources: (await current()).resources }));
+  /**
+   * The catalog this client sees. Lists a modern backend marked `cacheScope: private` are never
+   * shared across clients: they are fetched again for this one (its capabilities in the
+   * envelope), and only the backends that marked them pay a round trip; a backend that fails to
+   * answer shows this client nothing of those lists rather than someone else's.
+   */
+  const view = async (): Promise<Catalog> => {
+    const shared = await current();
+    const privates = registry
+      .backends()
+      .filter((b) => b.privateKinds().length > 0 && !(clientEra === 'legacy' && b.legacyLists));
+    if (privates.length === 0) return shared;
+    const caller = callerOf();
+    const replaced = new Map<string, Partial<BackendLists>>();
+    await Promise.all(
+      privates.map(async (backend) => {
+        const kinds = backend.privateKinds();
+        try {
+          replaced.set(backend.name, await backend.listFor(kinds, caller));
+        } catch (error) {
+          log.warn('listing a private list for a client failed', {
+            [Field.backend]: backend.name,
+            [Field.error]: errorMessage(error),
+          });
+          replaced.set(backend.name, Object.fromEntries(kinds.map((kind) => [kind, []])));
+        }
+      }),
+    );
+    return catalog.viewWith(clientEra, replaced);
+  };
+
+  server.setRequestHandler('tools/list', async () => ({ tools: (await view()).tools }));
+  server.setRequestHandler('prompts/list', async () => ({ prompts: (await view()).prompts }));
+  server.setRequestHandler('resources/list', async () => ({ resources: (await view()).resources }));
   server.setRequestHandler('resources/templates/list', async () => ({
-    resourceTemplates: (await current()).resourceTemplates,
+    resourceTemplates: (await view()).resourceTemplates,
   }));
 
   /**
@@ -183,19 +215,20 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
   const relayed: Record<string, RelayHandler> = {
     'tools/call': async (params, ctx) => {
       const name = stringParam(params, 'name', 'tools/call');
-      const route = (await current()).toolRoutes.get(name);
+      // A name only this client was shown (a private list) is found in its own view.
+      const route = (await current()).toolRoutes.get(name) ?? (await view()).toolRoutes.get(name);
       if (!route) throw unknownName('tool', name);
       return forward(route.backend, 'tools/call', { ...params, name: route.name }, ctx);
     },
     'prompts/get': async (params, ctx) => {
       const name = stringParam(params, 'name', 'prompts/get');
-      const route = (await current()).promptRoutes.get(name);
+      const route = (await current()).promptRoutes.get(name) ?? (await view()).promptRoutes.get(name);
       if (!route) throw unknownName('prompt', name);
       return forward(route.backend, 'prompts/get', { ...params, name: route.name }, ctx);
     },
     'resources/read': async (params, ctx) => {
       const uri = stringParam(params, 'uri', 'resources/read');
-      const owner = routeResource(await current(), uri);
+      const owner = routeResource(await current(), uri) ?? routeResource(await view(), uri);
       if (!owner) throw unknownName('resource', uri);
       return forward(owner, 'resources/read', params, ctx);
     },
@@ -266,7 +299,9 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     };
     // A modern backend asks a modern client itself: its input_required and the client's retry
     // (answers, the backend's own requestState) pass through, so the bridge stays out of the way.
-    if (ownerOf(await current(), request.method, params)?.era === 'modern') {
+    const owner =
+      ownerOf(await current(), request.method, params) ?? ownerOf(await view(), request.method, params);
+    if (owner?.era === 'modern') {
       const inputResponses = ctx.mcpReq.inputResponses;
       const requestState = ctx.mcpReq.requestState<string>();
       return handle(

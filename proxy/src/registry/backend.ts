@@ -67,6 +67,12 @@ export interface BackendHooks {
     backend: Backend,
     notification: LoggingMessageNotification | ResourceUpdatedNotification,
   ): void;
+  /**
+   * A modern backend announced a change of a `private` list whose copy the proxy holds did not
+   * change: the lists some clients are shown may have, so clients are told (the catalog alone
+   * only announces changes it can see).
+   */
+  announced(backend: Backend, kind: 'tools' | 'prompts' | 'resources'): void;
   /** Requests a backend sends to "the client": answered by the session whose call triggered them. */
   createMessage(backend: Backend, request: CreateMessageRequest): Promise<unknown>;
   elicit(backend: Backend, request: ElicitRequest): Promise<unknown>;
@@ -217,6 +223,38 @@ export class Backend {
       throw new BackendUnavailableError(this.name, this.state, this.error);
     }
     return this.client;
+  }
+
+  /**
+   * The lists a modern backend marked `cacheScope: private` (SEP-2549: never shared across
+   * clients). The proxy's own copy routes calls; each client is shown what the backend lists
+   * for that client (`listFor`).
+   */
+  privateKinds(): ListKind[] {
+    if (this.era !== 'modern' || this.state !== 'ready') return [];
+    return (Object.keys(this.hints) as ListKind[]).filter((kind) => this.hints[kind]?.scope === 'private');
+  }
+
+  /** Lists `kinds` again on behalf of one client (its capabilities go in the envelope). */
+  async listFor(kinds: readonly ListKind[], caller: CallerEnvelope): Promise<Partial<BackendLists>> {
+    const methods: Record<ListKind, [string, string]> = {
+      tools: ['tools/list', 'tools'],
+      prompts: ['prompts/list', 'prompts'],
+      resources: ['resources/list', 'resources'],
+      resourceTemplates: ['resources/templates/list', 'resourceTemplates'],
+    };
+    const entries = await Promise.all(
+      kinds.map(async (kind) => {
+        const [method, field] = methods[kind];
+        const items = await pages(
+          (cursor) =>
+            this.relay(method, cursor ?? {}, { caller }) as Promise<{ nextCursor?: string } & Result>,
+          (result) => (Array.isArray(result[field]) ? (result[field] as never[]) : []),
+        );
+        return [kind, items] as const;
+      }),
+    );
+    return Object.fromEntries(entries) as Partial<BackendLists>;
   }
 
   /** Whether this backend can send updates for resources someone subscribes to. */
@@ -453,10 +491,11 @@ export class Backend {
       this.lastTransportError = truncate(errorMessage(error));
       this.log.debug('transport error', { [Field.error]: this.lastTransportError });
     };
-    const refresh = () => (isTwin ? this.refreshTwin(client) : this.refresh(client));
-    client.setNotificationHandler('notifications/tools/list_changed', refresh);
-    client.setNotificationHandler('notifications/prompts/list_changed', refresh);
-    client.setNotificationHandler('notifications/resources/list_changed', refresh);
+    const refresh = (kind: 'tools' | 'prompts' | 'resources') => () =>
+      isTwin ? this.refreshTwin(client) : this.refresh(client, kind);
+    client.setNotificationHandler('notifications/tools/list_changed', refresh('tools'));
+    client.setNotificationHandler('notifications/prompts/list_changed', refresh('prompts'));
+    client.setNotificationHandler('notifications/resources/list_changed', refresh('resources'));
     // Resource updates come over the modern connection's listen stream (subscribe()), not the twin's.
     if (!isTwin)
       client.setNotificationHandler('notifications/resources/updated', (n) => hooks.notification(this, n));
@@ -470,11 +509,19 @@ export class Backend {
     return client;
   }
 
-  private async refresh(client: Client): Promise<void> {
+  private async refresh(client: Client, announced?: 'tools' | 'prompts' | 'resources'): Promise<void> {
     if (this.client !== client || this.state !== 'ready') return;
     try {
+      const before = announced && JSON.stringify(this.lists[announced]);
       this.lists = await this.listAll(client);
       this.options.hooks.changed(this);
+      if (
+        announced &&
+        this.privateKinds().includes(announced) &&
+        before === JSON.stringify(this.lists[announced])
+      ) {
+        this.options.hooks.announced(this, announced);
+      }
       if (this.era === 'modern') this.scheduleRelist(client);
     } catch (error) {
       this.log.warn('re-listing after list_changed failed', { [Field.error]: errorMessage(error) });
