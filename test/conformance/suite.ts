@@ -95,6 +95,35 @@ export async function runServerScenarios(
   return results;
 }
 
+/**
+ * Runs one client scenario with `command` as the client (the suite appends its scenario
+ * server's URL) and returns its checks, read from the suite's result file.
+ */
+export async function runClientScenario(
+  suite: Suite,
+  command: string,
+  scenario: string,
+  timeoutMs: number,
+): Promise<ScenarioResult & { failedChecks: string[] }> {
+  const out = mkdtempSync(join(tmpdir(), 'multi-mcp-conformance-client-'));
+  const args = [suite.cli, 'client', '--command', command, '--scenario', scenario, '-o', out];
+  await run(suite.node, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }).catch(
+    (error: { code?: unknown; killed?: boolean }) => {
+      if (error.killed || typeof error.code !== 'number') throw error;
+    },
+  );
+  const entry = readdirSync(out).find((e) => e.startsWith(`${scenario}-`));
+  const file = entry === undefined ? undefined : join(out, entry, 'checks.json');
+  if (file === undefined || !existsSync(file)) throw new Error(`client scenario ${scenario} wrote no checks`);
+  const checks = Checks.parse(JSON.parse(readFileSync(file, 'utf8')));
+  return {
+    passed: checks.filter((c) => c.status === 'SUCCESS').length,
+    failed: checks.filter((c) => c.status === 'FAILURE').length,
+    warnings: checks.filter((c) => c.status === 'WARNING').length,
+    failedChecks: checks.filter((c) => c.status !== 'SUCCESS' && c.status !== 'INFO').map((c) => c.id),
+  };
+}
+
 export const passes = (r: ScenarioResult | undefined): boolean => r !== undefined && r.failed === 0;
 
 /** One markdown row per scenario: the same table the README shows. */

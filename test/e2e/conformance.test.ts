@@ -3,7 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { KNOWN_GAPS } from '../conformance/known-gaps.js';
 import type { RequirementSet, Suite } from '../conformance/suite.js';
-import { SETS, installSuite, passes, runServerScenarios, table } from '../conformance/suite.js';
+import {
+  SETS,
+  installSuite,
+  passes,
+  runClientScenario,
+  runServerScenarios,
+  table,
+} from '../conformance/suite.js';
 import { repoRoot, writeTempFile } from './support/paths.js';
 import type { RunningProxy, Started } from './support/processes.js';
 import { start, startHttpProxy, stopAll, waitForOutput } from './support/processes.js';
@@ -55,5 +62,30 @@ describe('official MCP conformance suite, server scenarios', () => {
       expect({ fixedOrStale: known.filter((s) => !gaps.includes(s)) }).toEqual({ fixedOrStale: [] });
     },
     2 * RUN_TIMEOUT_MS,
+  );
+});
+
+// The suite's client scenarios with the proxy as the client under test: its scenario server is
+// the proxy's only backend, and test/conformance/proxy-client.ts drives the proxy (over stdio)
+// as a user would: list the tools, call them. What the scenario checks is what the proxy sent.
+const CLIENT_SCENARIOS = ['initialize', 'tools_call'];
+
+describe('official MCP conformance suite, client scenarios with the proxy as the client', () => {
+  let suite: Suite;
+  const command = `${process.execPath} --import tsx ${join(repoRoot, 'test/conformance/proxy-client.ts')}`;
+
+  beforeAll(async () => {
+    suite = await installSuite();
+  }, 240_000);
+
+  it.each(CLIENT_SCENARIOS)(
+    '%s passes',
+    async (scenario) => {
+      const result = await runClientScenario(suite, command, scenario, RUN_TIMEOUT_MS);
+      console.log(`client ${scenario}: ${result.passed}/${result.passed + result.failed} checks passed`);
+      expect(result.passed, 'the scenario ran no checks').toBeGreaterThan(0);
+      expect({ scenario, failed: result.failedChecks }).toEqual({ scenario, failed: [] });
+    },
+    RUN_TIMEOUT_MS,
   );
 });

@@ -31,6 +31,7 @@ describe('input_required bridge: modern client, 2025-era backend', () => {
       join(repoRoot, 'test/fixtures/servers/conformance.ts'),
       '--http',
       '0',
+      '--legacy-only',
     ]);
     const [, url] = await waitForOutput(fixture, /listening on (http:\/\/127\.0\.0\.1:\d+\/mcp)/);
     const config = writeTempFile('mcp.json', { mcpServers: { fx: { url, prefix: '' } } });

@@ -1,5 +1,6 @@
 import type { Logger } from '../log.js';
 import { Field } from '../log.js';
+import type { Backend, BackendLists } from '../registry/backend.js';
 import type { Registry } from '../registry/registry.js';
 import type { Catalog, CatalogSource } from './catalog.js';
 import { buildCatalog, emptyCatalog } from './catalog.js';
@@ -15,11 +16,25 @@ export interface CatalogChange {
   resources: boolean;
 }
 
+/**
+ * Which clients a view is for. Backends that serve both eras may show 2025-era clients other
+ * tools than 2026-07-28 ones (see Backend.legacyLists); for every other backend both views
+ * hold the same lists.
+ */
+export type ClientEra = 'legacy' | 'modern';
+
 export interface CatalogStore {
-  current(): Catalog;
+  /** The catalog 2026-07-28 clients see (the default), or the one for 2025-era sessions. */
+  current(era?: ClientEra): Catalog;
   onChange(listener: (change: CatalogChange) => void): () => void;
   /** Rebuilds now (after pins were approved: nothing in the registry changed). */
   refresh(): void;
+  /**
+   * The catalog as one client sees it when some backends' lists were fetched for that client
+   * (a modern backend's `cacheScope: private` lists, never shared): the same pipeline, with
+   * those backends' lists replaced.
+   */
+  viewWith(era: ClientEra, replaced: ReadonlyMap<string, Partial<BackendLists>>): Catalog;
 }
 
 /**
@@ -33,51 +48,70 @@ export function createCatalogStore(
   pins: PinBook,
 ): CatalogStore {
   let current = emptyCatalog;
+  let legacy = emptyCatalog;
   const listeners = new Set<(change: CatalogChange) => void>();
   const reported = new Set<string>();
   /** Withheld tools already logged (state, backend, tool, hash): a rebuild does not repeat the line. */
   let withheldSeen = new Set<string>();
 
-  const rebuild = (): void => {
-    const sources: CatalogSource[] = registry
+  const sourcesOf = (
+    era: ClientEra,
+    replaced?: ReadonlyMap<string, Partial<BackendLists>>,
+  ): CatalogSource[] =>
+    registry
       .backends()
       .filter((backend) => backend.state === 'ready')
       .map((backend) => {
-        pins.observe(backend.name, backend.lists.tools);
+        const lists = era === 'legacy' ? (backend.legacyLists ?? backend.lists) : backend.lists;
         const tools = backend.spec.tools;
-        for (const name of unusedOverrides(backend.lists.tools, tools?.overrides)) {
-          const key = `override:${backend.name}:${name}`;
-          if (reported.has(key)) continue;
-          reported.add(key);
-          log.warn(
-            `tools.overrides names "${name}", which the backend does not list (keys are original names)`,
-            {
-              [Field.backend]: backend.name,
-            },
-          );
-        }
-        const includeTool = toolFilter(tools);
-        for (const [original, override] of Object.entries(tools?.overrides ?? {})) {
-          // The likely mistake: a filter written against the new name. Filters see original names.
-          if (override.name === undefined || includeTool(original) || !includeTool(override.name)) continue;
-          const key = `filter:${backend.name}:${original}`;
-          if (reported.has(key)) continue;
-          reported.add(key);
-          log.warn(
-            `tool "${original}" (renamed "${override.name}" by tools.overrides) is filtered out: tools.include/exclude match original names`,
-            { [Field.backend]: backend.name },
-          );
-        }
         return {
           backend: backend.name,
           prefix: backend.spec.prefix ?? backend.name,
-          includeTool,
-          lists: backend.lists,
+          includeTool: toolFilter(tools),
+          lists: { ...lists, ...replaced?.get(backend.name) },
           overrides: tools?.overrides,
           pinVerdict: pins.verdictFor(backend.name, tools?.pins),
         };
       });
-    const next = buildCatalog(sources, naming);
+
+  /** Overrides naming no tool, and filters written against an override's new name: logged once. */
+  const warnAboutOverrides = (backend: Backend): void => {
+    const tools = backend.spec.tools;
+    for (const name of unusedOverrides(backend.lists.tools, tools?.overrides)) {
+      const key = `override:${backend.name}:${name}`;
+      if (reported.has(key)) continue;
+      reported.add(key);
+      log.warn(`tools.overrides names "${name}", which the backend does not list (keys are original names)`, {
+        [Field.backend]: backend.name,
+      });
+    }
+    const includeTool = toolFilter(tools);
+    for (const [original, override] of Object.entries(tools?.overrides ?? {})) {
+      // The likely mistake: a filter written against the new name. Filters see original names.
+      if (override.name === undefined || includeTool(original) || !includeTool(override.name)) continue;
+      const key = `filter:${backend.name}:${original}`;
+      if (reported.has(key)) continue;
+      reported.add(key);
+      log.warn(
+        `tool "${original}" (renamed "${override.name}" by tools.overrides) is filtered out: tools.include/exclude match original names`,
+        { [Field.backend]: backend.name },
+      );
+    }
+  };
+
+  const rebuild = (): void => {
+    const ready = registry.backends().filter((backend) => backend.state === 'ready');
+    for (const backend of ready) {
+      // First sightings are recorded before the verdicts are taken. A twin's 2025-era list adds
+      // the tools only 2025 clients are shown; a name in both is pinned by its modern definition.
+      pins.observe(backend.name, backend.lists.tools);
+      if (backend.legacyLists) pins.observe(backend.name, backend.legacyLists.tools);
+      warnAboutOverrides(backend);
+    }
+    const next = buildCatalog(sourcesOf('modern'), naming);
+    const nextLegacy = ready.some((b) => b.legacyLists !== undefined)
+      ? buildCatalog(sourcesOf('legacy'), naming)
+      : next;
     withheldSeen = reportWithheld(next, withheldSeen, registry, pins, log);
     for (const c of next.collisions) {
       const key = `${c.kind}:${c.exposed}:${c.droppedFrom}`;
@@ -87,12 +121,15 @@ export function createCatalogStore(
         [Field.backend]: c.droppedFrom,
       });
     }
+    const changed = (kind: keyof Catalog['digests']): boolean =>
+      next.digests[kind] !== current.digests[kind] || nextLegacy.digests[kind] !== legacy.digests[kind];
     const change: CatalogChange = {
-      tools: next.digests.tools !== current.digests.tools,
-      prompts: next.digests.prompts !== current.digests.prompts,
-      resources: next.digests.resources !== current.digests.resources,
+      tools: changed('tools'),
+      prompts: changed('prompts'),
+      resources: changed('resources'),
     };
     current = next;
+    legacy = nextLegacy;
     if (change.tools || change.prompts || change.resources) {
       for (const listener of listeners) listener(change);
     }
@@ -100,7 +137,8 @@ export function createCatalogStore(
   registry.onChange(rebuild);
 
   return {
-    current: () => current,
+    current: (era = 'modern') => (era === 'legacy' ? legacy : current),
+    viewWith: (era, replaced) => buildCatalog(sourcesOf(era, replaced), naming),
     refresh: rebuild,
     onChange(listener) {
       listeners.add(listener);

@@ -2,7 +2,7 @@ import type { VirtualServerSpec } from '../config/virtual.js';
 import type { Catalog } from './catalog.js';
 import { emptyCatalog, digestOf } from './catalog.js';
 import { toolFilter } from './filter.js';
-import type { CatalogStore } from './store.js';
+import type { CatalogStore, ClientEra } from './store.js';
 import type { VirtualServers } from './virtual-servers.js';
 
 /**
@@ -69,7 +69,9 @@ export interface Views {
    * shows nothing: a session whose virtual server was deleted keeps its connection but sees an
    * empty catalog, and every call is refused as unknown.
    */
-  select(name: string): Catalog;
+  select(name: string, era?: ClientEra): Catalog;
+  /** The selection `name` makes of a catalog built for one client (its private lists). */
+  narrow(name: string, catalog: Catalog): Catalog;
   spec(name: string): VirtualServerSpec | undefined;
   /** Hears, per view that `watched()` names, which of its lists changed (catalog rebuilt or definition edited). */
   onChange(listener: (change: ViewChange) => void): () => void;
@@ -92,10 +94,10 @@ export function createViews(
   const listeners = new Set<(change: ViewChange) => void>();
   const seen = new Map<string, Catalog['digests']>();
 
-  const select = (name: string): Catalog => {
+  const select = (name: string, era?: ClientEra): Catalog => {
     const spec = virtualServers.get(name)?.spec;
     if (!spec) return emptyCatalog;
-    const full = catalog.current();
+    const full = catalog.current(era);
     let byView = cache.get(full);
     if (!byView) cache.set(full, (byView = new WeakMap()));
     let view = byView.get(spec);
@@ -103,11 +105,22 @@ export function createViews(
     return view;
   };
 
+  // Both eras' selections: a server serving both may show 2025-era clients other lists.
+  const digestsOf = (name: string): Catalog['digests'] => {
+    const modern = select(name, 'modern').digests;
+    const legacy = select(name, 'legacy').digests;
+    return {
+      tools: `${modern.tools}/${legacy.tools}`,
+      prompts: `${modern.prompts}/${legacy.prompts}`,
+      resources: `${modern.resources}/${legacy.resources}`,
+    };
+  };
+
   const recheck = (): void => {
     const names = new Set(watched());
     for (const name of seen.keys()) if (!names.has(name)) seen.delete(name);
     for (const name of names) {
-      const next = select(name).digests;
+      const next = digestsOf(name);
       const before = seen.get(name);
       seen.set(name, next);
       if (!before) continue;
@@ -128,13 +141,17 @@ export function createViews(
 
   return {
     select,
+    narrow(name, own) {
+      const spec = virtualServers.get(name)?.spec;
+      return spec ? selectView(own, spec) : emptyCatalog;
+    },
     spec: (name) => virtualServers.get(name)?.spec,
     onChange(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
     track(name) {
-      if (!seen.has(name)) seen.set(name, select(name).digests);
+      if (!seen.has(name)) seen.set(name, digestsOf(name));
     },
   };
 }

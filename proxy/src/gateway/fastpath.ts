@@ -1,5 +1,7 @@
 import type {
+  ClientCapabilities,
   JSONRPCMessage,
+  LoggingLevel,
   MessageExtraInfo,
   Notification,
   RequestId,
@@ -16,6 +18,17 @@ export interface RelayContext {
   requestId: RequestId;
   signal: AbortSignal;
   notify: (notification: Notification) => Promise<void>;
+  /**
+   * What a 2026-07-28 request carried besides its params: its log level, and on a retry of a
+   * call a modern backend asked for input, the answers and the backend's requestState.
+   */
+  modern?: {
+    /** The 2026 caller's declared capabilities (its envelope), told to a modern backend. */
+    capabilities?: ClientCapabilities;
+    logLevel?: LoggingLevel;
+    inputResponses?: Record<string, unknown>;
+    requestState?: string;
+  };
 }
 
 export type RelayHandler = (params: Record<string, unknown>, context: RelayContext) => Promise<Result>;

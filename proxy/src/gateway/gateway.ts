@@ -9,8 +9,9 @@ import type {
 } from '@modelcontextprotocol/client';
 import type { Implementation, ServerNotifier } from '@modelcontextprotocol/server';
 import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
+import type { Catalog } from '../catalog/catalog.js';
 import { routeResource } from '../catalog/catalog.js';
-import type { CatalogStore } from '../catalog/store.js';
+import type { CatalogStore, ClientEra } from '../catalog/store.js';
 import type { Views } from '../catalog/view.js';
 import { viewIncludesBackend } from '../catalog/view.js';
 import type { Logger } from '../log.js';
@@ -139,6 +140,19 @@ export function createGateway(options: GatewayOptions): Gateway {
         (s) => levelAllows(s.logLevel, params.level) && sees(s.view, backend.name),
       );
     },
+    announced(backend, kind) {
+      // Only clients whose view shows the backend: a change of a hidden server is none of theirs.
+      const shown = (s: Session): boolean => sees(s.view, backend.name);
+      if (kind === 'tools') pushToSessions((s) => s.server.sendToolListChanged(), shown);
+      if (kind === 'prompts') pushToSessions((s) => s.server.sendPromptListChanged(), shown);
+      if (kind === 'resources') pushToSessions((s) => s.server.sendResourceListChanged(), shown);
+      for (const [notifier, view] of notifiers) {
+        if (!sees(view, backend.name)) continue;
+        if (kind === 'tools') notifier.toolsChanged();
+        if (kind === 'prompts') notifier.promptsChanged();
+        if (kind === 'resources') notifier.resourcesChanged();
+      }
+    },
     async createMessage(backend, request: CreateMessageRequest) {
       const session = waitingSession(backend, request.method);
       if ('ask' in session)
@@ -170,7 +184,13 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (viewName !== undefined && kind !== 'stateless') selected?.track(viewName);
     return createSessionServer({
       ...(viewName !== undefined &&
-        selected && { view: { name: viewName, select: () => selected.select(viewName) } }),
+        selected && {
+          view: {
+            name: viewName,
+            select: (era: ClientEra) => selected.select(viewName, era),
+            narrow: (own: Catalog) => selected.narrow(viewName, own),
+          },
+        }),
       kind,
       ...(kind === 'stateless' && { bridge }),
       registry,

@@ -1,12 +1,19 @@
 import type { Progress } from '@modelcontextprotocol/client';
-import type { ClientCapabilities, Implementation, Result, ServerContext } from '@modelcontextprotocol/server';
-import { ProtocolError, ProtocolErrorCode, Server } from '@modelcontextprotocol/server';
+import type {
+  ClientCapabilities,
+  Implementation,
+  LoggingLevel,
+  Result,
+  ServerContext,
+} from '@modelcontextprotocol/server';
+import { LOG_LEVEL_META_KEY, ProtocolError, ProtocolErrorCode, Server } from '@modelcontextprotocol/server';
 import type { Catalog } from '../catalog/catalog.js';
 import { routeResource } from '../catalog/catalog.js';
-import type { CatalogStore } from '../catalog/store.js';
+import type { CatalogStore, ClientEra } from '../catalog/store.js';
 import type { Logger } from '../log.js';
-import { Field } from '../log.js';
-import type { Backend } from '../registry/backend.js';
+import { Field, errorMessage } from '../log.js';
+import type { Backend, BackendLists } from '../registry/backend.js';
+import type { CallerEnvelope } from '../registry/era.js';
 import type { Registry } from '../registry/registry.js';
 import { toClientError, unknownName, withheldTool } from './errors.js';
 import type { RelayContext, RelayHandler } from './fastpath.js';
@@ -17,6 +24,7 @@ import { tracked } from './sessions.js';
 import { unsubscribeBackendIfUnused } from './subscriptions.js';
 import type { InputBridge } from './bridge.js';
 import { MRTR_METHODS } from './bridge.js';
+import { fulfilInputRounds, isInputRequired } from './input-rounds.js';
 
 export interface SessionServerDeps {
   kind: SessionKind;
@@ -31,7 +39,12 @@ export interface SessionServerDeps {
   /** For 2026-07-28 calls: backend requests become input_required rounds (bridge.ts). */
   bridge?: InputBridge;
   /** A virtual server's selection: lists come from it and calls route through it (catalog/view.ts). */
-  view?: { name: string; select: () => Catalog };
+  view?: {
+    name: string;
+    select: (era: ClientEra) => Catalog;
+    /** The view's selection of a catalog built for this client (its private lists). */
+    narrow: (catalog: Catalog) => Catalog;
+  };
 }
 
 type Params = Record<string, unknown>;
@@ -67,6 +80,8 @@ export interface ModernCall {
   capabilities: ClientCapabilities;
   requestState: string | undefined;
   inputResponses: Record<string, unknown> | undefined;
+  /** The envelope's log level, told to a modern backend. */
+  logLevel?: LoggingLevel | undefined;
 }
 
 function relayContextOf(ctx: ServerContext): RelayContext {
@@ -101,6 +116,7 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     };
   }
   const log = deps.log.with({ [Field.session]: session?.id ?? deps.kind });
+  const clientEra = deps.kind === 'stateless' ? 'modern' : 'legacy';
 
   /** Relays one request to `backend`, with the client's cancellation, timeout and progress. */
   const relay = async (
@@ -122,10 +138,30 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
               .catch(() => {});
     // Counted here, the one place every relayed request passes, whatever the front door or era.
     const started = performance.now();
-    try {
-      const result = await tracked(session, backend.name, () =>
-        backend.relay(method, forwarded, { signal: ctx.signal, ...(onprogress && { onprogress }) }),
+    const caller = callerOf(ctx);
+    const send = (params: Params): Promise<Result> =>
+      tracked(session, backend.name, () =>
+        backend.relay(method, params, {
+          signal: ctx.signal,
+          caller,
+          clientEra,
+          ...(onprogress && { onprogress }),
+        }),
       );
+    try {
+      let result = await send(forwarded);
+      // A 2025-era session cannot read input_required: the proxy asks it and retries (input-rounds.ts).
+      // A 2026-07-28 client reads it itself, and its retry passes through with the backend's state.
+      if (session && isInputRequired(result)) {
+        result = await fulfilInputRounds(result, {
+          backend: backend.name,
+          method,
+          server,
+          signal: ctx.signal,
+          retry: (inputResponses, requestState) =>
+            send({ ...forwarded, inputResponses, ...(requestState !== undefined && { requestState }) }),
+        });
+      }
       deps.stats.record(backend.name, method, outcomeOf(result), (performance.now() - started) / 1000);
       return result;
     } catch (error) {
@@ -145,6 +181,14 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     }
   };
 
+  /** A modern backend is told who calls: what it may ask this client, and its log level. */
+  const callerOf = (ctx?: RelayContext): CallerEnvelope => {
+    const logLevel = session?.logLevel ?? ctx?.modern?.logLevel;
+    // The shared stateless relay's Server never connects: a 2026 caller's capabilities come with its call.
+    const capabilities = ctx?.modern?.capabilities ?? server.getClientCapabilities() ?? {};
+    return { capabilities, ...(logLevel && { logLevel }) };
+  };
+
   const backendFor = (name: string): Backend => {
     const backend = registry.get(name);
     if (!backend) throw new ProtocolError(ProtocolErrorCode.InternalError, `backend "${name}" was removed`);
@@ -154,14 +198,46 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
   // Every list and every route below reads this one snapshot: the view, for a virtual server's client.
   const current = async (): Promise<Catalog> => {
     await deps.ready;
-    return deps.view ? deps.view.select() : catalog.current();
+    return deps.view ? deps.view.select(clientEra) : catalog.current(clientEra);
   };
 
-  server.setRequestHandler('tools/list', async () => ({ tools: (await current()).tools }));
-  server.setRequestHandler('prompts/list', async () => ({ prompts: (await current()).prompts }));
-  server.setRequestHandler('resources/list', async () => ({ resources: (await current()).resources }));
+  /**
+   * The catalog this client sees. Lists a modern backend marked `cacheScope: private` are never
+   * shared across clients: they are fetched again for this one (its capabilities in the
+   * envelope), and only the backends that marked them pay a round trip; a backend that fails to
+   * answer shows this client nothing of those lists rather than someone else's.
+   */
+  const view = async (ctx?: RelayContext): Promise<Catalog> => {
+    const shared = await current();
+    const privates = registry
+      .backends()
+      .filter((b) => b.privateKinds().length > 0 && !(clientEra === 'legacy' && b.legacyLists));
+    if (privates.length === 0) return shared;
+    const caller = callerOf(ctx);
+    const replaced = new Map<string, Partial<BackendLists>>();
+    await Promise.all(
+      privates.map(async (backend) => {
+        const kinds = backend.privateKinds();
+        try {
+          replaced.set(backend.name, await backend.listFor(kinds, caller));
+        } catch (error) {
+          log.warn('listing a private list for a client failed', {
+            [Field.backend]: backend.name,
+            [Field.error]: errorMessage(error),
+          });
+          replaced.set(backend.name, Object.fromEntries(kinds.map((kind) => [kind, []])));
+        }
+      }),
+    );
+    const own = catalog.viewWith(clientEra, replaced);
+    return deps.view ? deps.view.narrow(own) : own;
+  };
+
+  server.setRequestHandler('tools/list', async () => ({ tools: (await view()).tools }));
+  server.setRequestHandler('prompts/list', async () => ({ prompts: (await view()).prompts }));
+  server.setRequestHandler('resources/list', async () => ({ resources: (await view()).resources }));
   server.setRequestHandler('resources/templates/list', async () => ({
-    resourceTemplates: (await current()).resourceTemplates,
+    resourceTemplates: (await view()).resourceTemplates,
   }));
 
   /**
@@ -174,7 +250,8 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     'tools/call': async (params, ctx) => {
       const name = stringParam(params, 'name', 'tools/call');
       const snapshot = await current();
-      const route = snapshot.toolRoutes.get(name);
+      // A name only this client was shown (a private list) is found in its own view.
+      const route = snapshot.toolRoutes.get(name) ?? (await view(ctx)).toolRoutes.get(name);
       if (!route) {
         const withheld = snapshot.withheld.get(name);
         throw withheld ? withheldTool(withheld) : unknownName('tool', name);
@@ -183,13 +260,13 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     },
     'prompts/get': async (params, ctx) => {
       const name = stringParam(params, 'name', 'prompts/get');
-      const route = (await current()).promptRoutes.get(name);
+      const route = (await current()).promptRoutes.get(name) ?? (await view(ctx)).promptRoutes.get(name);
       if (!route) throw unknownName('prompt', name);
       return forward(route.backend, 'prompts/get', { ...params, name: route.name }, ctx);
     },
     'resources/read': async (params, ctx) => {
       const uri = stringParam(params, 'uri', 'resources/read');
-      const owner = routeResource(await current(), uri);
+      const owner = routeResource(await current(), uri) ?? routeResource(await view(ctx), uri);
       if (!owner) throw unknownName('resource', uri);
       return forward(owner, 'resources/read', params, ctx);
     },
@@ -230,6 +307,21 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     return caller ? deps.sessions.withCaller(caller, () => tracked(caller, backendName, run)) : run();
   };
 
+  /** The backend a bridged method goes to, if the catalog knows it. */
+  const ownerOf = (snapshot: Catalog, method: string, params: Params): Backend | undefined => {
+    const name = params['name'];
+    const uri = params['uri'];
+    const owner =
+      method === 'tools/call' && typeof name === 'string'
+        ? snapshot.toolRoutes.get(name)?.backend
+        : method === 'prompts/get' && typeof name === 'string'
+          ? snapshot.promptRoutes.get(name)?.backend
+          : method === 'resources/read' && typeof uri === 'string'
+            ? routeResource(snapshot, uri)
+            : undefined;
+    return owner === undefined ? undefined : registry.get(owner);
+  };
+
   // Own keys only: a method named "constructor" must not find Object's.
   const relayedFor = (method: string): RelayHandler | undefined =>
     Object.hasOwn(relayed, method) ? relayed[method] : undefined;
@@ -238,8 +330,37 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     const handle = relayedFor(method);
     if (!handle) return undefined;
     if (!deps.bridge || !MRTR_METHODS.has(method)) return handle(call.params, ctx);
+    return bridged(deps.bridge, handle, method, call, ctx);
+  };
+
+  const bridged = async (
+    bridge: InputBridge,
+    handle: RelayHandler,
+    method: string,
+    call: ModernCall,
+    ctx: RelayContext,
+  ): Promise<Result> => {
+    const modern = {
+      capabilities: call.capabilities,
+      ...(call.logLevel !== undefined && { logLevel: call.logLevel }),
+    };
+    // A modern backend asks a modern client itself: its input_required and the client's retry
+    // (answers, the backend's own requestState) pass through, so the bridge stays out of the way.
+    const owner =
+      ownerOf(await current(), method, call.params) ?? ownerOf(await view(ctx), method, call.params);
+    if (owner?.era === 'modern') {
+      const { inputResponses, requestState } = call;
+      return handle(
+        {
+          ...call.params,
+          ...(inputResponses !== undefined && { inputResponses }),
+          ...(requestState !== undefined && { requestState }),
+        },
+        { ...ctx, modern },
+      );
+    }
     const { _meta, ...params } = call.params;
-    return deps.bridge.serve(
+    return bridge.serve(
       {
         method,
         params,
@@ -248,7 +369,7 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
         inputResponses: call.inputResponses,
         notify: ctx.notify,
       },
-      (own) => handle(_meta === undefined ? params : { ...params, _meta }, { ...ctx, ...own }),
+      (own) => handle(_meta === undefined ? params : { ...params, _meta }, { ...ctx, modern, ...own }),
     );
   };
 
@@ -260,6 +381,7 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
         capabilities: server.getClientCapabilities() ?? {},
         requestState: ctx.mcpReq.requestState<string>(),
         inputResponses: ctx.mcpReq.inputResponses,
+        logLevel: ctx.mcpReq.envelope?.[LOG_LEVEL_META_KEY as never] as LoggingLevel | undefined,
       },
       relayContextOf(ctx),
     );
@@ -273,7 +395,7 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
   const unsubscribeIfUnused = (uri: string): Promise<void> =>
     unsubscribeBackendIfUnused(registry, catalog, deps.sessions, uri);
 
-  server.setRequestHandler('resources/subscribe', async (request, ctx) => {
+  server.setRequestHandler('resources/subscribe', async (request) => {
     const uri = request.params.uri;
     const owner = routeResource(await current(), uri);
     if (!owner) throw unknownName('resource', uri);
@@ -281,9 +403,11 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     const added = session !== undefined && !session.subscriptions.has(uri);
     session?.subscriptions.add(uri);
     const backend = backendFor(owner);
-    if (first && backend.capabilities?.resources?.subscribe) {
+    if (first && backend.subscribable) {
       try {
-        await relay(backend, 'resources/subscribe', { uri }, relayContextOf(ctx));
+        await backend.subscribe(uri).catch((error: unknown) => {
+          throw toClientError(error, backend.name, 'resources/subscribe');
+        });
       } catch (error) {
         // The client is told it is not subscribed: it must not get updates after a reconnect either.
         if (added) session?.subscriptions.delete(uri);

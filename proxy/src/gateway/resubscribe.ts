@@ -33,7 +33,7 @@ export function resubscribeOnReconnect(options: ResubscribeOptions): () => void 
       const connection = backend.connection();
       if (seen.get(backend.name) === connection) continue;
       seen.set(backend.name, connection);
-      if (!backend.capabilities?.resources?.subscribe) continue;
+      if (!backend.subscribable) continue;
       const routes = catalog.current();
       const uris = new Set<string>();
       for (const uri of sessions.subscribedUris()) {
@@ -45,7 +45,7 @@ export function resubscribeOnReconnect(options: ResubscribeOptions): () => void 
         count: uris.size,
       });
       for (const uri of uris) {
-        backend.relay('resources/subscribe', { uri }, {}).catch((error: unknown) =>
+        backend.subscribe(uri).catch((error: unknown) =>
           log.warn('re-subscribing a resource failed', {
             [Field.backend]: backend.name,
             uri,

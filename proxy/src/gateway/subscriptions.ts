@@ -17,8 +17,8 @@ export async function unsubscribeBackendIfUnused(
   if (sessions.subscriberCount(uri) > 0) return;
   const owner = routeResource(catalog.current(), uri);
   const backend = owner ? registry.get(owner) : undefined;
-  if (backend?.state !== 'ready' || !backend.capabilities?.resources?.subscribe) return;
-  await backend.relay('resources/unsubscribe', { uri }, {}).catch(() => {});
+  if (!backend?.subscribable) return;
+  await backend.unsubscribe(uri).catch(() => {});
 }
 
 export interface WatchDeps {
@@ -43,8 +43,8 @@ export function watchResources(deps: WatchDeps, uris: readonly string[]): () => 
     if (!first) continue;
     const owner = routeResource(catalog.current(), uri);
     const backend = owner ? registry.get(owner) : undefined;
-    if (backend?.state !== 'ready' || !backend.capabilities?.resources?.subscribe) continue;
-    backend.relay('resources/subscribe', { uri }, {}).catch((error: unknown) =>
+    if (!backend?.subscribable) continue;
+    backend.subscribe(uri).catch((error: unknown) =>
       log.warn('subscribing a resource for a listen stream failed', {
         [Field.backend]: backend.name,
         uri,

@@ -4,6 +4,7 @@ import type {
   Implementation,
   InboundModernRoute,
   JSONRPCMessage,
+  LoggingLevel,
   RequestId,
   Result,
 } from '@modelcontextprotocol/server';
@@ -198,6 +199,7 @@ export function modernDirect(relay: () => SessionServer, serverInfo: Implementat
         capabilities: capabilities as ClientCapabilities,
         requestState: undefined,
         inputResponses: undefined,
+        logLevel: envelope[LOG_LEVEL_META_KEY] as LoggingLevel | undefined,
       },
       context,
     );

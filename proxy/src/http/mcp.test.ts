@@ -92,7 +92,8 @@ describe('/mcp and /sse with real clients', () => {
   });
 
   it("delivers a backend's resource updates to every 2026-07-28 listen stream that asked for the URI", async () => {
-    const added = await h.call('PUT', '/mcp_servers/watch', fixtureServer('watched.ts'));
+    // A 2025-era backend: the proxy subscribes it with resources/subscribe for the listen streams.
+    const added = await h.call('PUT', '/mcp_servers/watch', fixtureServer('watched.ts', '--legacy'));
     expect(added.status).toBe(201);
     const A = 'test://watched/a';
     const B = 'test://watched/b';

@@ -1,5 +1,7 @@
 import { Client } from '@modelcontextprotocol/client';
 import type {
+  McpSubscription,
+  SubscriptionFilter,
   CreateMessageRequest,
   ElicitRequest,
   Implementation,
@@ -24,6 +26,8 @@ import { BackendUnavailableError, withTimeout } from './errors.js';
 import type { RawRequestOptions } from './wire.js';
 import { RawWire } from './wire.js';
 import type { BackendTransportKind } from './transports.js';
+import type { BackendEra, CallerEnvelope, ListHints } from './era.js';
+import { PROXY_CLIENT_CAPABILITIES, backendMeta, listHints } from './era.js';
 import { remoteTransport, stdioTransport } from './transports.js';
 
 export type BackendState = 'connecting' | 'ready' | 'failed' | 'stopped';
@@ -38,6 +42,22 @@ export interface BackendLists {
 
 export const emptyLists: BackendLists = { tools: [], prompts: [], resources: [], resourceTemplates: [] };
 
+export type ListKind = keyof BackendLists;
+
+/** Relay options: the caller's envelope goes to modern backends in `_meta` (era.ts). */
+export interface RelayOptions extends Omit<RawRequestOptions, 'timeoutMs'> {
+  caller?: CallerEnvelope;
+  /** The calling client's era: a 2025-era client's call goes to the 2025-era twin, if there is one. */
+  clientEra?: BackendEra;
+}
+
+/** A `server/discover` probe a legacy stdio server ignores must not eat the connect timeout. */
+const PROBE_TIMEOUT_MS = 5_000;
+/** Modern lists with a TTL are listed again when it runs out, at most this often. */
+const MIN_RELIST_MS = 1_000;
+/** A listen stream the backend dropped is opened again after this long. */
+const RELISTEN_DELAY_MS = 1_000;
+
 /** How a backend reaches the rest of the proxy; wired once by the registry. */
 export interface BackendHooks {
   /** State or lists changed: the catalog must be rebuilt. */
@@ -47,6 +67,12 @@ export interface BackendHooks {
     backend: Backend,
     notification: LoggingMessageNotification | ResourceUpdatedNotification,
   ): void;
+  /**
+   * A modern backend announced a change of a `private` list whose copy the proxy holds did not
+   * change: the lists some clients are shown may have, so clients are told (the catalog alone
+   * only announces changes it can see).
+   */
+  announced(backend: Backend, kind: 'tools' | 'prompts' | 'resources'): void;
   /** Requests a backend sends to "the client": answered by the session whose call triggered them. */
   createMessage(backend: Backend, request: CreateMessageRequest): Promise<unknown>;
   elicit(backend: Backend, request: ElicitRequest): Promise<unknown>;
@@ -88,12 +114,23 @@ export class Backend {
   serverInfo: Implementation | undefined;
   /** The protocol version negotiated with the server on the current connection. */
   protocolVersion: string | undefined;
+  /** The era of the current connection: `server/discover` answered (modern) or `initialize` (legacy). */
+  era: BackendEra | undefined;
+  /** Caching hints of the last lists (modern backends only; SEP-2549). */
+  hints: Partial<Record<ListKind, ListHints>> = {};
   capabilities: ServerCapabilities | undefined;
   instructions: string | undefined;
   lists: BackendLists = emptyLists;
+  /**
+   * What a server that serves both eras on one URL shows 2025-era clients, through a second,
+   * 2025-era connection (the twin): it may offer them other tools than modern ones (those that
+   * send requests to the client over the session). Undefined when there is no twin.
+   */
+  legacyLists: BackendLists | undefined;
 
   private client: Client | undefined;
   private wire: RawWire | undefined;
+  private twin: Connection | undefined;
   /** Clients of the connection attempt in progress, closed if it fails, times out or is stopped. */
   private opening: Client[] = [];
   /** Bumped by every attempt and by stop(): an attempt whose generation is stale gives up quietly. */
@@ -102,6 +139,12 @@ export class Backend {
   private retryTimer: NodeJS.Timeout | undefined;
   private lastTransportError: string | undefined;
   private relaying = 0;
+  /** URIs someone wants updates for: a modern backend gets them in its listen filter. */
+  private readonly watched = new Set<string>();
+  private subscription: McpSubscription | undefined;
+  /** Listen streams are replaced one at a time, so none is left open behind another. */
+  private listening: Promise<void> = Promise.resolve();
+  private relistTimer: NodeJS.Timeout | undefined;
   /** Ends a drain in progress (its last call answered, or a stop without drain). */
   private endDrain: (() => void) | undefined;
   private readonly log: Logger;
@@ -158,8 +201,16 @@ export class Backend {
     clearTimeout(this.retryTimer);
     if (drainMs > 0 && this.relaying > 0) await this.drained(drainMs);
     else this.endDrain?.();
-    const clients = [...this.opening, ...(this.client ? [this.client] : [])];
+    clearTimeout(this.relistTimer);
+    this.subscription = undefined;
+    const clients = [
+      ...this.opening,
+      ...(this.client ? [this.client] : []),
+      ...(this.twin ? [this.twin.client] : []),
+    ];
     this.client = undefined;
+    this.twin = undefined;
+    this.legacyLists = undefined;
     this.wire = undefined;
     this.opening = [];
     this.settle?.();
@@ -174,17 +225,87 @@ export class Backend {
     return this.client;
   }
 
+  /**
+   * The lists a modern backend marked `cacheScope: private` (SEP-2549: never shared across
+   * clients). The proxy's own copy routes calls; each client is shown what the backend lists
+   * for that client (`listFor`).
+   */
+  privateKinds(): ListKind[] {
+    if (this.era !== 'modern' || this.state !== 'ready') return [];
+    return (Object.keys(this.hints) as ListKind[]).filter((kind) => this.hints[kind]?.scope === 'private');
+  }
+
+  /** Lists `kinds` again on behalf of one client (its capabilities go in the envelope). */
+  async listFor(kinds: readonly ListKind[], caller: CallerEnvelope): Promise<Partial<BackendLists>> {
+    const methods: Record<ListKind, [string, string]> = {
+      tools: ['tools/list', 'tools'],
+      prompts: ['prompts/list', 'prompts'],
+      resources: ['resources/list', 'resources'],
+      resourceTemplates: ['resources/templates/list', 'resourceTemplates'],
+    };
+    const entries = await Promise.all(
+      kinds.map(async (kind) => {
+        const [method, field] = methods[kind];
+        const items = await pages(
+          (cursor) =>
+            this.relay(method, cursor ?? {}, { caller }) as Promise<{ nextCursor?: string } & Result>,
+          (result) => (Array.isArray(result[field]) ? (result[field] as never[]) : []),
+        );
+        return [kind, items] as const;
+      }),
+    );
+    return Object.fromEntries(entries) as Partial<BackendLists>;
+  }
+
+  /** Whether this backend can send updates for resources someone subscribes to. */
+  get subscribable(): boolean {
+    if (this.state !== 'ready') return false;
+    // A modern backend sends updates on its listen stream; `subscribe` is the 2025 capability.
+    return this.era === 'modern' || Boolean(this.capabilities?.resources?.subscribe);
+  }
+
+  /**
+   * Starts updates for `uri`: `resources/subscribe` on a legacy connection, the listen
+   * filter of a modern one (a new stream replaces the old, opened before it closes).
+   */
+  async subscribe(uri: string): Promise<void> {
+    if (this.era === 'modern') {
+      if (this.watched.has(uri)) return;
+      this.watched.add(uri);
+      if (this.client) await this.listen(this.client);
+      return;
+    }
+    await this.relay('resources/subscribe', { uri }, {});
+  }
+
+  async unsubscribe(uri: string): Promise<void> {
+    if (this.era === 'modern') {
+      if (!this.watched.delete(uri)) return;
+      if (this.client) await this.listen(this.client);
+      return;
+    }
+    await this.relay('resources/unsubscribe', { uri }, {});
+  }
+
   /** Relays one request raw (see wire.ts): the backend's result or error comes back as it sent it. */
-  relay(
-    method: string,
-    params: Record<string, unknown>,
-    options: Omit<RawRequestOptions, 'timeoutMs'>,
-  ): Promise<Result> {
+  relay(method: string, params: Record<string, unknown>, options: RelayOptions): Promise<Result> {
     if (this.state !== 'ready' || !this.wire) {
       return Promise.reject(new BackendUnavailableError(this.name, this.state, this.error));
     }
+    const { caller, clientEra, ...rest } = options;
+    const viaTwin = clientEra === 'legacy' && this.twin !== undefined;
+    const wire = viaTwin ? this.twin!.wire : this.wire;
+    const { _meta, ...plain } = params;
+    const meta = backendMeta(
+      _meta as Record<string, unknown> | undefined,
+      viaTwin ? 'legacy' : (this.era ?? 'legacy'),
+      this.protocolVersion,
+      this.options.clientInfo,
+      caller,
+    );
+    const sent = meta === undefined ? plain : { ...plain, _meta: meta };
     this.relaying++;
-    return this.wire.request(method, params, { timeoutMs: this.timeoutMs, ...options }).finally(() => {
+    return wire.request(method, sent, { timeoutMs: this.timeoutMs, ...rest }).finally(() => {
       if (--this.relaying === 0) this.endDrain?.();
     });
   }
@@ -220,19 +341,34 @@ export class Backend {
         connectTimeoutMs,
         `backend "${this.name}" listing`,
       );
-      if (stale()) return;
+      const twin = client.getProtocolEra() === 'modern' ? await this.openTwin(connectTimeoutMs) : undefined;
+      if (stale()) {
+        await twin?.connection.client.close().catch(() => {});
+        return;
+      }
       this.opening = [];
+      this.twin = twin?.connection;
+      this.legacyLists = twin?.lists;
       this.client = client;
       this.wire = wire;
       this.serverInfo = client.getServerVersion();
       this.protocolVersion = client.getNegotiatedProtocolVersion();
+      this.era = client.getProtocolEra() === 'modern' ? 'modern' : 'legacy';
       this.capabilities = client.getServerCapabilities();
       this.instructions = client.getInstructions();
       this.lists = lists;
       this.attempt = 0;
       this.error = undefined;
+      // A reconnect starts with no subscriptions but the URIs sessions still want (resubscribe.ts).
+      if (this.era === 'legacy') this.watched.clear();
       this.setState('ready');
+      if (this.era === 'modern') {
+        this.scheduleRelist(client);
+        await this.listen(client).catch(() => {});
+      }
       this.log.info('backend ready', {
+        era: this.era,
+        protocolVersion: this.protocolVersion,
         transport: this.transportKind,
         server: this.serverInfo ? `${this.serverInfo.name}@${this.serverInfo.version}` : undefined,
         tools: lists.tools.length,
@@ -257,22 +393,74 @@ export class Backend {
   /** Opens a connection over the spec's transport; a URL without one tries Streamable HTTP, then SSE. */
   private async open(): Promise<Connection> {
     const spec = this.spec;
-    if (isStdioBackend(spec)) return this.openWith('stdio', stdioTransport(spec, this.log));
-    if (spec.transport) return this.openWith(spec.transport, remoteTransport(spec, spec.transport));
+    if (isStdioBackend(spec)) return this.negotiate('stdio', () => stdioTransport(spec, this.log));
+    if (spec.transport === 'sse') return this.openWith('sse', remoteTransport(spec, 'sse'), 'legacy');
+    if (spec.transport) return this.negotiate(spec.transport, () => remoteTransport(spec, spec.transport!));
     try {
-      return await this.openWith('streamable-http', remoteTransport(spec, 'streamable-http'));
+      return await this.negotiate('streamable-http', () => remoteTransport(spec, 'streamable-http'));
     } catch (httpError) {
       this.log.debug('streamable HTTP failed, trying SSE', { [Field.error]: errorMessage(httpError) });
       try {
-        return await this.openWith('sse', remoteTransport(spec, 'sse'));
+        return await this.openWith('sse', remoteTransport(spec, 'sse'), 'legacy');
       } catch (sseError) {
         throw new Error(`streamable-http: ${errorMessage(httpError)}; sse: ${errorMessage(sseError)}`);
       }
     }
   }
 
-  private async openWith(kind: BackendTransportKind, transport: Transport): Promise<Connection> {
-    const client = this.newClient();
+  /**
+   * Probes with `server/discover` and falls back to `initialize` (the SDK's `auto` mode). A
+   * server that dies or stays silent on the probe (some 2025-era stdio servers do) gets a second,
+   * plain 2025 attempt on a fresh transport.
+   */
+  private async negotiate(kind: BackendTransportKind, transport: () => Transport): Promise<Connection> {
+    try {
+      return await this.openWith(kind, transport(), 'auto');
+    } catch (probeError) {
+      this.log.debug('server/discover probe failed, connecting as a 2025-era client', {
+        [Field.error]: errorMessage(probeError),
+      });
+      return this.openWith(kind, transport(), 'legacy');
+    }
+  }
+
+  /**
+   * A modern backend reached over Streamable HTTP may serve 2025-era clients too, with other
+   * tools (see `legacyLists`): a second connection as a 2025-era client finds out. A server that
+   * refuses `initialize` has no twin, and 2025-era clients get its modern catalog (calls that
+   * need client input are bridged, see gateway/input-rounds.ts).
+   */
+  private async openTwin(
+    timeoutMs: number,
+  ): Promise<{ connection: Connection; lists: BackendLists } | undefined> {
+    const spec = this.spec;
+    if (isStdioBackend(spec) || this.transportKind !== 'streamable-http') return undefined;
+    const client = this.newClient('legacy', true);
+    const wire = new RawWire(remoteTransport(spec, 'streamable-http'));
+    this.opening.push(client);
+    try {
+      await withTimeout(client.connect(wire), timeoutMs, `backend "${this.name}" 2025-era initialize`);
+      const lists = await withTimeout(
+        this.listAll(client),
+        timeoutMs,
+        `backend "${this.name}" 2025-era listing`,
+      );
+      return { connection: { client, wire }, lists };
+    } catch (error) {
+      this.log.debug('no 2025-era twin: the server serves only 2026-07-28 clients here', {
+        [Field.error]: errorMessage(error),
+      });
+      await client.close().catch(() => {});
+      return undefined;
+    }
+  }
+
+  private async openWith(
+    kind: BackendTransportKind,
+    transport: Transport,
+    mode: 'auto' | 'legacy',
+  ): Promise<Connection> {
+    const client = this.newClient(mode);
     const wire = new RawWire(transport);
     this.opening.push(client);
     this.transportKind = kind;
@@ -281,13 +469,20 @@ export class Backend {
     return { client, wire };
   }
 
-  private newClient(): Client {
+  private newClient(mode: 'auto' | 'legacy', isTwin = false): Client {
     const client = new Client(this.options.clientInfo, {
-      capabilities: { roots: { listChanged: true }, sampling: {}, elicitation: {} },
+      capabilities: PROXY_CLIENT_CAPABILITIES,
+      versionNegotiation: {
+        mode,
+        probe: {
+          timeoutMs: Math.min(PROBE_TIMEOUT_MS, this.spec.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS),
+        },
+      },
     });
     const hooks = this.options.hooks;
     // Only a live connection's close is a failure; a failed attempt reports through connect().
     client.onclose = () => {
+      if (isTwin) return this.dropTwin(client);
       if (this.client !== client || this.state !== 'ready') return;
       const cause = this.lastTransportError;
       this.fail(cause ? `connection closed (${cause})` : 'connection closed');
@@ -296,10 +491,14 @@ export class Backend {
       this.lastTransportError = truncate(errorMessage(error));
       this.log.debug('transport error', { [Field.error]: this.lastTransportError });
     };
-    client.setNotificationHandler('notifications/tools/list_changed', () => this.refresh(client));
-    client.setNotificationHandler('notifications/prompts/list_changed', () => this.refresh(client));
-    client.setNotificationHandler('notifications/resources/list_changed', () => this.refresh(client));
-    client.setNotificationHandler('notifications/resources/updated', (n) => hooks.notification(this, n));
+    const refresh = (kind: 'tools' | 'prompts' | 'resources') => () =>
+      isTwin ? this.refreshTwin(client) : this.refresh(client, kind);
+    client.setNotificationHandler('notifications/tools/list_changed', refresh('tools'));
+    client.setNotificationHandler('notifications/prompts/list_changed', refresh('prompts'));
+    client.setNotificationHandler('notifications/resources/list_changed', refresh('resources'));
+    // Resource updates come over the modern connection's listen stream (subscribe()), not the twin's.
+    if (!isTwin)
+      client.setNotificationHandler('notifications/resources/updated', (n) => hooks.notification(this, n));
     client.setNotificationHandler('notifications/message', (n) => hooks.notification(this, n));
     client.setRequestHandler('roots/list', () => hooks.listRoots(this));
     client.setRequestHandler(
@@ -310,53 +509,172 @@ export class Backend {
     return client;
   }
 
-  private async refresh(client: Client): Promise<void> {
+  private async refresh(client: Client, announced?: 'tools' | 'prompts' | 'resources'): Promise<void> {
     if (this.client !== client || this.state !== 'ready') return;
     try {
+      const before = announced && JSON.stringify(this.lists[announced]);
       this.lists = await this.listAll(client);
       this.options.hooks.changed(this);
+      if (
+        announced &&
+        this.privateKinds().includes(announced) &&
+        before === JSON.stringify(this.lists[announced])
+      ) {
+        this.options.hooks.announced(this, announced);
+      }
+      if (this.era === 'modern') this.scheduleRelist(client);
     } catch (error) {
       this.log.warn('re-listing after list_changed failed', { [Field.error]: errorMessage(error) });
+    }
+  }
+
+  private async refreshTwin(client: Client): Promise<void> {
+    if (this.twin?.client !== client || this.state !== 'ready') return;
+    try {
+      this.legacyLists = await this.listAll(client);
+      this.options.hooks.changed(this);
+    } catch (error) {
+      this.log.warn('re-listing the 2025-era twin failed', { [Field.error]: errorMessage(error) });
+    }
+  }
+
+  /** A twin that closed leaves 2025-era clients the modern catalog until the backend reconnects. */
+  private dropTwin(client: Client): void {
+    if (this.twin?.client !== client) return;
+    this.twin = undefined;
+    this.legacyLists = undefined;
+    this.log.warn('the 2025-era twin connection closed; 2025-era clients get the 2026-07-28 catalog');
+    this.options.hooks.changed(this);
+  }
+
+  /**
+   * A modern backend's lists stay fresh for their `ttlMs` (SEP-2549): the proxy lists again
+   * when the shortest runs out. Without a TTL (or 0), its listen stream's list_changed is what
+   * says a list changed, as for 2025-era backends.
+   */
+  private scheduleRelist(client: Client): void {
+    clearTimeout(this.relistTimer);
+    const ttls = Object.values(this.hints)
+      .map((h) => h?.ttlMs)
+      .filter((ttl): ttl is number => ttl !== undefined && ttl > 0);
+    if (ttls.length === 0) return;
+    this.relistTimer = setTimeout(
+      () => void this.refresh(client),
+      Math.max(MIN_RELIST_MS, Math.min(...ttls)),
+    );
+    this.relistTimer.unref();
+  }
+
+  /**
+   * Opens (or replaces) the `subscriptions/listen` stream of a modern backend: list changes it
+   * announces and updates of watched resources arrive on it and reach the same handlers as a
+   * 2025-era backend's notifications. A stream the backend drops is opened again.
+   */
+  private listen(client: Client): Promise<void> {
+    const next = this.listening.then(() => this.relisten(client));
+    this.listening = next.catch(() => {});
+    return next;
+  }
+
+  private async relisten(client: Client): Promise<void> {
+    const caps = this.capabilities ?? {};
+    const filter: SubscriptionFilter = {
+      ...(caps.tools?.listChanged && { toolsListChanged: true }),
+      ...(caps.prompts?.listChanged && { promptsListChanged: true }),
+      ...(caps.resources?.listChanged && { resourcesListChanged: true }),
+      ...(this.watched.size > 0 && { resourceSubscriptions: [...this.watched] }),
+    };
+    const previous = this.subscription;
+    if (Object.keys(filter).length === 0) {
+      this.subscription = undefined;
+      await previous?.close().catch(() => {});
+      return;
+    }
+    try {
+      const subscription = await client.listen(filter, { timeout: this.timeoutMs });
+      if (this.client !== client || this.state !== 'ready') {
+        await subscription.close().catch(() => {});
+        return;
+      }
+      this.subscription = subscription;
+      void subscription.closed.then((how) => {
+        if (how === 'local' || this.subscription !== subscription) return;
+        this.log.debug('listen stream ended, opening it again', { how });
+        setTimeout(() => {
+          if (this.client === client && this.state === 'ready' && this.subscription === subscription)
+            void this.listen(client).catch(() => {});
+        }, RELISTEN_DELAY_MS).unref();
+      });
+    } catch (error) {
+      this.log.warn('subscriptions/listen failed: no list changes or resource updates from this backend', {
+        [Field.error]: errorMessage(error),
+      });
+      throw error;
+    } finally {
+      if (previous && previous !== this.subscription) await previous.close().catch(() => {});
     }
   }
 
   private async listAll(client: Client): Promise<BackendLists> {
     const caps = client.getServerCapabilities() ?? {};
     const options = { timeout: this.timeoutMs };
+    const hints: Partial<Record<ListKind, ListHints>> = {};
+    const hinted =
+      <R>(kind: ListKind, fetchPage: () => Promise<R>) =>
+      async (): Promise<R> => {
+        const result = await fetchPage();
+        hints[kind] ??= listHints(result);
+        return result;
+      };
     const [tools, prompts, resources, resourceTemplates] = await Promise.all([
       caps.tools
         ? pages(
-            (cursor) => client.request({ method: 'tools/list', params: cursor }, options),
+            (cursor) =>
+              hinted('tools', () => client.request({ method: 'tools/list', params: cursor }, options))(),
             (r) => r.tools,
           )
         : [],
       caps.prompts
         ? pages(
-            (cursor) => client.request({ method: 'prompts/list', params: cursor }, options),
+            (cursor) =>
+              hinted('prompts', () => client.request({ method: 'prompts/list', params: cursor }, options))(),
             (r) => r.prompts,
           )
         : [],
       caps.resources
         ? pages(
-            (cursor) => client.request({ method: 'resources/list', params: cursor }, options),
+            (cursor) =>
+              hinted('resources', () =>
+                client.request({ method: 'resources/list', params: cursor }, options),
+              )(),
             (r) => r.resources,
           )
         : [],
       caps.resources
         ? pages(
-            (cursor) => client.request({ method: 'resources/templates/list', params: cursor }, options),
+            (cursor) =>
+              hinted('resourceTemplates', () =>
+                client.request({ method: 'resources/templates/list', params: cursor }, options),
+              )(),
             (r) => r.resourceTemplates,
           )
         : [],
     ]);
+    if (client.getProtocolEra() === 'modern') this.hints = hints;
     return { tools, prompts, resources, resourceTemplates };
   }
 
   private fail(reason: string): void {
     this.error = truncate(reason);
     this.lists = emptyLists;
+    const twin = this.twin;
+    this.twin = undefined;
+    this.legacyLists = undefined;
+    void twin?.client.close().catch(() => {});
     this.client = undefined;
     this.wire = undefined;
+    this.subscription = undefined;
+    clearTimeout(this.relistTimer);
     this.setState('failed');
     const delay = backoffDelay(this.options.backoff, this.attempt++);
     this.log.warn('backend failed, retrying', {

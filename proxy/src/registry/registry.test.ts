@@ -9,6 +9,7 @@ import { OwnershipError, Registry } from './registry.js';
 const spec = (arg: string): BackendSpec => ({ command: 'true', args: [arg], disabled: true });
 const hooks = {
   notification: () => {},
+  announced: () => {},
   createMessage: async () => ({}),
   elicit: async () => ({}),
   listRoots: async () => ({ roots: [] }),

@@ -139,7 +139,9 @@ export class RawWire implements Transport {
         onprogress,
         restartTimer,
       });
-      this.inner.send({ jsonrpc: '2.0', id, method, params }).catch((error: unknown) => {
+      // Over Streamable HTTP, closing the request's stream is how a 2026-07-28 server hears a cancel.
+      const sendOptions = signal ? { requestSignal: signal } : undefined;
+      this.inner.send({ jsonrpc: '2.0', id, method, params }, sendOptions).catch((error: unknown) => {
         this.pending.get(id)?.reject(error instanceof Error ? error : new Error(String(error)));
       });
     });
