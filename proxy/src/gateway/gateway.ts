@@ -4,26 +4,30 @@ import type {
   ElicitResult,
   ElicitRequest,
   ListRootsResult,
-  LoggingMessageNotification,
-  ResourceUpdatedNotification,
 } from '@modelcontextprotocol/client';
 import type { Implementation, ServerNotifier } from '@modelcontextprotocol/server';
 import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 import type { CatalogStore } from '../catalog/store.js';
 import type { Logger } from '../log.js';
 import { Field, errorMessage } from '../log.js';
-import type { Backend, BackendHooks } from '../registry/backend.js';
+import type { Backend, BackendHooks, BackendNotification } from '../registry/backend.js';
 import type { Registry } from '../registry/registry.js';
 import type { SessionServer } from './handlers.js';
 import { resubscribeOnReconnect } from './resubscribe.js';
 import type { RelayStats } from './relay-stats.js';
 import { watchResources } from './subscriptions.js';
 import { createInputBridge } from './bridge.js';
+import { createTaskTable } from './tasks.js';
+import { watchTaskStatus } from './tasks-status.js';
 
 /** How long a 2026-07-28 client has to answer an input_required round before the backend's call is cancelled. */
 const CONTINUATION_TTL_MS = 120_000;
 /** Each waiting continuation holds a backend call open: bounded like sessions are. */
 const MAX_CONTINUATIONS = 1000;
+/** However long a backend keeps a task, the proxy forgets its id after this. */
+const MAX_TASK_TTL_MS = 24 * 60 * 60 * 1000;
+/** Tasks one client (session or principal) may hold in the proxy's map. */
+const MAX_TASKS_PER_OWNER = 1000;
 import { createSessionServer } from './handlers.js';
 import type { Caller, Session, SessionKind } from './sessions.js';
 import { SessionTable, levelAllows } from './sessions.js';
@@ -66,7 +70,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   const sessions = new SessionTable();
   const notifiers = new Set<ServerNotifier>();
   const bridge = createInputBridge({ ttlMs: CONTINUATION_TTL_MS, maxOpen: MAX_CONTINUATIONS });
+  const tasks = createTaskTable({ maxTtlMs: MAX_TASK_TTL_MS, maxPerOwner: MAX_TASKS_PER_OWNER });
   const log = options.log;
+  const taskStatus = watchTaskStatus({ tasks, sessions, log });
   let registry: Registry | undefined;
   let catalog: CatalogStore | undefined;
 
@@ -97,7 +103,11 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
 
   const backendHooks: Omit<BackendHooks, 'changed'> = {
-    notification(backend, notification: LoggingMessageNotification | ResourceUpdatedNotification) {
+    notification(backend, notification: BackendNotification) {
+      if (notification.method === 'notifications/tasks/status') {
+        taskStatus.relay(backend.name, notification.params);
+        return;
+      }
       if (notification.method === 'notifications/resources/updated') {
         const uri = notification.params.uri;
         pushToSessions(
@@ -116,14 +126,15 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     async createMessage(backend, request: CreateMessageRequest) {
       const session = waitingSession(backend, request.method);
-      if ('ask' in session)
-        return session.ask(request.method, request.params) as Promise<CreateMessageResult>;
-      return session.server.createMessage(request.params);
+      const params = taskStatus.relatedTask(backend.name, request.params);
+      if ('ask' in session) return session.ask(request.method, params) as Promise<CreateMessageResult>;
+      return session.server.createMessage(params);
     },
     async elicit(backend, request: ElicitRequest) {
       const session = waitingSession(backend, request.method);
-      if ('ask' in session) return session.ask(request.method, request.params) as Promise<ElicitResult>;
-      return session.server.elicitInput(request.params);
+      const params = taskStatus.relatedTask(backend.name, request.params);
+      if ('ask' in session) return session.ask(request.method, params) as Promise<ElicitResult>;
+      return session.server.elicitInput(params);
     },
     async listRoots(backend): Promise<ListRootsResult> {
       // Many backends ask right after connecting, before any call: the only client's roots
@@ -148,6 +159,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       ready: options.ready,
       log,
       stats: options.stats,
+      tasks,
     });
   };
 
@@ -168,6 +180,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       catalog = c;
       // createProxy builds the catalog (and its registry listener) before attaching, so this runs after it.
       resubscribeOnReconnect({ registry: r, catalog: c, sessions, log });
+      taskStatus.watchBackends(r);
       c.onChange((change) => {
         if (change.tools) pushToSessions((s) => s.server.sendToolListChanged());
         if (change.prompts) pushToSessions((s) => s.server.sendPromptListChanged());

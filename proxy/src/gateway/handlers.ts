@@ -16,6 +16,9 @@ import { tracked } from './sessions.js';
 import { unsubscribeBackendIfUnused } from './subscriptions.js';
 import type { InputBridge } from './bridge.js';
 import { MRTR_METHODS } from './bridge.js';
+import type { TaskTable } from './tasks.js';
+import { createTaskRelay } from './tasks-relay.js';
+import { MODERN_TASKS_CAPABILITY, registerModernTasks } from './tasks-modern.js';
 
 export interface SessionServerDeps {
   kind: SessionKind;
@@ -29,7 +32,12 @@ export interface SessionServerDeps {
   stats: RelayStats;
   /** For 2026-07-28 calls: backend requests become input_required rounds (bridge.ts). */
   bridge?: InputBridge;
+  /** The proxy's task ids and who owns them (tasks.ts). */
+  tasks: TaskTable;
 }
+
+/** What the proxy serves of the 2025-11-25 tasks utility, whichever backends support it (see tasks-relay.ts). */
+const SESSION_TASKS_CAPABILITY = { list: {}, cancel: {}, requests: { tools: { call: {} } } };
 
 type Params = Record<string, unknown>;
 
@@ -69,6 +77,9 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
       resources: { subscribe: true, listChanged: true },
       completions: {},
       logging: {},
+      ...(deps.kind === 'stateless'
+        ? { extensions: MODERN_TASKS_CAPABILITY }
+        : { tasks: SESSION_TASKS_CAPABILITY }),
     },
     ...(deps.instructions !== undefined && { instructions: deps.instructions }),
   });
@@ -79,6 +90,7 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     session = registered;
     server.onclose = () => {
       deps.sessions.delete(registered);
+      deps.tasks.dropOwner(registered.id);
       for (const uri of registered.subscriptions) void unsubscribeIfUnused(uri);
     };
   }
@@ -156,7 +168,11 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
       const name = stringParam(params, 'name', 'tools/call');
       const route = (await current()).toolRoutes.get(name);
       if (!route) throw unknownName('tool', name);
-      return forward(route.backend, 'tools/call', { ...params, name: route.name }, ctx);
+      const asTask = modernTasks?.callTool(route.backend, { ...params, name: route.name }, taskSupportOf(route), ctx);
+      if (asTask) return asTask;
+      const result = await forward(route.backend, 'tools/call', { ...params, name: route.name }, ctx);
+      // A task-augmented call: the backend's task is recorded under an id of the proxy's.
+      return params['task'] !== undefined && taskRelay ? taskRelay.created(route.backend, result) : result;
     },
     'prompts/get': async (params, ctx) => {
       const name = stringParam(params, 'name', 'prompts/get');
@@ -207,11 +223,33 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     return caller ? deps.sessions.withCaller(caller, () => tracked(caller, backendName, run)) : run();
   };
 
+  const connectionOf = (name: string): object | undefined => {
+    const backend = registry.get(name);
+    return backend?.state === 'ready' ? backend.connection() : undefined;
+  };
+  const taskRelay =
+    session &&
+    createTaskRelay({
+      tasks: deps.tasks,
+      owner: () => session.id,
+      call: (backend, method, params, ctx) => forward(backend, method, params, ctx),
+      connectionOf,
+    });
+  if (taskRelay) Object.assign(relayed, taskRelay.handlers);
+  const modernTasks =
+    deps.kind === 'stateless'
+      ? registerModernTasks({ server, tasks: deps.tasks, call: forward, connectionOf, relayContextOf })
+      : undefined;
+  /** What the backend says of running its tool as a task (`execution.taskSupport`). */
+  const taskSupportOf = (route: { backend: string; name: string }): unknown =>
+    registry.get(route.backend)?.lists.tools.find((t) => t.name === route.name)?.execution?.taskSupport;
+
   // Own keys only: a method named "constructor" must not find Object's.
   const relayedFor = (method: string): RelayHandler | undefined =>
     Object.hasOwn(relayed, method) ? relayed[method] : undefined;
 
   server.fallbackRequestHandler = async (request, ctx) => {
+    modernTasks?.enter(ctx);
     const handle = relayedFor(request.method);
     if (!handle)
       throw new ProtocolError(ProtocolErrorCode.MethodNotFound, `Method not found: ${request.method}`);

@@ -38,15 +38,24 @@ export interface BackendLists {
 
 export const emptyLists: BackendLists = { tools: [], prompts: [], resources: [], resourceTemplates: [] };
 
+/** A backend's task status change (2025-11-25 tasks): relayed to the client that owns the task. */
+export interface TaskStatusNotification {
+  method: 'notifications/tasks/status';
+  params: Record<string, unknown>;
+}
+
+/** What a backend pushes that belongs to client sessions. */
+export type BackendNotification =
+  | LoggingMessageNotification
+  | ResourceUpdatedNotification
+  | TaskStatusNotification;
+
 /** How a backend reaches the rest of the proxy; wired once by the registry. */
 export interface BackendHooks {
   /** State or lists changed: the catalog must be rebuilt. */
   changed(backend: Backend): void;
-  /** Notifications that belong to client sessions (logging, resource updates). */
-  notification(
-    backend: Backend,
-    notification: LoggingMessageNotification | ResourceUpdatedNotification,
-  ): void;
+  /** Notifications that belong to client sessions (logging, resource updates, task status). */
+  notification(backend: Backend, notification: BackendNotification): void;
   /** Requests a backend sends to "the client": answered by the session whose call triggered them. */
   createMessage(backend: Backend, request: CreateMessageRequest): Promise<unknown>;
   elicit(backend: Backend, request: ElicitRequest): Promise<unknown>;
@@ -301,6 +310,11 @@ export class Backend {
     client.setNotificationHandler('notifications/resources/list_changed', () => this.refresh(client));
     client.setNotificationHandler('notifications/resources/updated', (n) => hooks.notification(this, n));
     client.setNotificationHandler('notifications/message', (n) => hooks.notification(this, n));
+    // The v2 client has no typed handler for this 2025-11-25 notification: it lands here.
+    client.fallbackNotificationHandler = async (n) => {
+      if (n.method === 'notifications/tasks/status' && n.params)
+        hooks.notification(this, { method: n.method, params: { ...n.params } });
+    };
     client.setRequestHandler('roots/list', () => hooks.listRoots(this));
     client.setRequestHandler(
       'sampling/createMessage',

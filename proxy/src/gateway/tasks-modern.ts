@@ -1,0 +1,175 @@
+import type { ClientCapabilities, Result, Server, ServerContext } from '@modelcontextprotocol/server';
+import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
+import * as z from 'zod';
+import type { RelayContext } from './fastpath.js';
+import type { TaskEntry, TaskTable } from './tasks.js';
+import { TERMINAL } from './tasks.js';
+import { createTaskRelay } from './tasks-relay.js';
+
+/**
+ * The 2026-07-28 tasks extension (`io.modelcontextprotocol/tasks`, SEP-2663) for stateless
+ * clients, served over the backends' 2025-11-25 tasks. A client that declares the extension and
+ * calls a tool its backend runs only as a task (`execution.taskSupport: "required"`) gets
+ * `resultType: "task"` with an id of the proxy's; `tasks/get` polls the backend and, once the
+ * task is terminal, fetches its outcome (`tasks/result`) and returns it inline; `tasks/cancel`
+ * is relayed. A client without the extension calling such a tool gets the final result as if
+ * the call were synchronous: the proxy creates the task and waits on `tasks/result`.
+ *
+ * SDK: `tasks/get` and `tasks/cancel` are 2025-era method names that the v2 server's era gate
+ * answers with -32601 on a 2026-07-28 request before any handler runs (typescript-sdk #2598).
+ * The gate lets them through when they are registered with explicit schemas (the exemption
+ * from typescript-sdk #2599, in 2.4.0), so they are registered that way here.
+ */
+
+export const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
+export const MODERN_TASKS_CAPABILITY = { [TASKS_EXTENSION]: {} };
+
+type Params = Record<string, unknown>;
+
+export interface ModernTasksDeps {
+  server: Server;
+  tasks: TaskTable;
+  call: (backend: string, method: string, params: Params, ctx: RelayContext) => Promise<Result>;
+  connectionOf: (backend: string) => object | undefined;
+  relayContextOf: (ctx: ServerContext) => RelayContext;
+}
+
+export interface ModernTasks {
+  /** Binds the request being served (a stateless server serves one): its owner is the tasks' owner. */
+  enter(ctx: ServerContext): void;
+  /**
+   * A 2026-07-28 `tools/call` to a tool whose backend runs it only as a task; `undefined` when
+   * the tool is not one (the call is relayed as usual).
+   */
+  callTool(
+    backend: string,
+    params: Params,
+    taskSupport: unknown,
+    ctx: RelayContext,
+  ): Promise<Result> | undefined;
+}
+
+/** Who owns a stateless request's tasks: its OAuth principal, or nobody in particular. */
+function ownerOf(ctx: ServerContext): string {
+  const principal = ctx.http?.authInfo?.extra?.['principal'];
+  return typeof principal === 'string' ? `principal:${principal}` : 'anonymous';
+}
+
+function declaresExtension(capabilities: ClientCapabilities | undefined): boolean {
+  const extensions = (capabilities as { extensions?: Record<string, unknown> } | undefined)?.extensions;
+  return typeof extensions?.[TASKS_EXTENSION] === 'object';
+}
+
+/** A 2025-11-25 task in the extension's shape (`ttlMs`, `pollIntervalMs`). */
+function modernTask(task: Params): Params {
+  const { ttl, pollInterval, ...rest } = task;
+  return {
+    ...rest,
+    ttlMs: typeof ttl === 'number' ? ttl : null,
+    ...(typeof pollInterval === 'number' && { pollIntervalMs: pollInterval }),
+  };
+}
+
+const taskIdParams = z.object({ taskId: z.string() }).passthrough();
+
+export function registerModernTasks(deps: ModernTasksDeps): ModernTasks {
+  const { server, tasks } = deps;
+  let owner = 'anonymous';
+  // The 2025 relay does the id mapping and the backend round trips; this file shapes them.
+  const relay = createTaskRelay({
+    tasks,
+    owner: () => owner,
+    call: deps.call,
+    connectionOf: deps.connectionOf,
+  });
+
+  const outcomeOf = async (entry: TaskEntry, ctx: RelayContext): Promise<NonNullable<TaskEntry['outcome']>> => {
+    try {
+      const result = await relay.handlers['tasks/result']!({ taskId: entry.id }, ctx);
+      const { _meta: _related, ...rest } = result;
+      return { result: rest };
+    } catch (error) {
+      const e = error instanceof ProtocolError ? error : new ProtocolError(ProtocolErrorCode.InternalError, String(error));
+      return { error: { code: e.code, message: e.message, ...(e.data !== undefined && { data: e.data }) } };
+    }
+  };
+
+  const detailed = async (entry: TaskEntry, task: Params, ctx: RelayContext): Promise<Params> => {
+    const status = String(task['status']);
+    const shaped = modernTask(task);
+    if (status === 'completed' || status === 'failed') {
+      entry.outcome ??= await outcomeOf(entry, ctx);
+      const outcome = entry.outcome;
+      if ('result' in outcome && status === 'completed') return { ...shaped, result: outcome.result };
+      const error =
+        'error' in outcome
+          ? outcome.error
+          : { code: ProtocolErrorCode.InternalError, message: String(task['statusMessage'] ?? 'the task failed'), data: outcome.result };
+      return { ...shaped, status: 'failed', error };
+    }
+    if (status === 'input_required') {
+      // A 2025-era backend asks for its input on the tasks/result stream, which this bridge
+      // does not hold open for a stateless client: the task is reported as still working.
+      return { ...shaped, status: 'working' };
+    }
+    return shaped;
+  };
+
+  server.setRequestHandler('tasks/get', { params: taskIdParams }, async (params, ctx) => {
+    owner = ownerOf(ctx);
+    const relayCtx = deps.relayContextOf(ctx);
+    const entry = tasks.get(owner, params.taskId);
+    if (entry.lost !== undefined) {
+      return {
+        ...modernTask({ ...entry.last, taskId: entry.id }),
+        status: 'failed',
+        statusMessage: entry.lost,
+        error: { code: ProtocolErrorCode.InternalError, message: entry.lost, data: { backend: entry.backend } },
+      };
+    }
+    const task = entry.outcome && TERMINAL.has(String(entry.last['status']))
+      ? { ...entry.last, taskId: entry.id }
+      : await relay.handlers['tasks/get']!({ taskId: entry.id }, relayCtx);
+    return detailed(entry, task, relayCtx);
+  });
+
+  server.setRequestHandler('tasks/cancel', { params: taskIdParams }, async (params, ctx) => {
+    owner = ownerOf(ctx);
+    await relay.handlers['tasks/cancel']!({ taskId: params.taskId }, deps.relayContextOf(ctx));
+    return {};
+  });
+
+  server.setRequestHandler(
+    'tasks/update',
+    { params: z.object({ taskId: z.string(), inputResponses: z.record(z.string(), z.unknown()) }).passthrough() },
+    (params, ctx) => {
+      owner = ownerOf(ctx);
+      tasks.get(owner, params.taskId);
+      // Nothing was asked (see input_required above): responses for unknown keys are ignored.
+      return {};
+    },
+  );
+
+  return {
+    enter(ctx) {
+      owner = ownerOf(ctx);
+    },
+    callTool(backend, params, taskSupport, ctx) {
+      if (taskSupport !== 'required') return undefined;
+      const wantsTask = declaresExtension(server.getClientCapabilities());
+      return (async () => {
+        const created = await deps.call(backend, 'tools/call', { ...params, task: {} }, ctx);
+        const result = relay.created(backend, created) as { task?: Params };
+        if (!result.task) return created;
+        const entry = tasks.get(owner, String(result.task['taskId']));
+        if (wantsTask) return { ...modernTask(result.task), resultType: 'task' };
+        // No extension: the call is answered when the task ends, as a synchronous call would be.
+        const outcome = await outcomeOf(entry, ctx);
+        tasks.forget(entry);
+        if ('error' in outcome) throw new ProtocolError(outcome.error.code, outcome.error.message, outcome.error.data);
+        return outcome.result as Result;
+      })();
+    },
+  };
+
+}
