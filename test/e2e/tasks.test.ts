@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as HttpV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
   CallToolResultSchema,
   CancelTaskResultSchema,
   CreateTaskResultSchema,
+  ElicitRequestSchema,
   GetTaskResultSchema,
   ListTasksResultSchema,
   TaskStatusNotificationSchema,
@@ -62,6 +65,7 @@ const createTask = async (client: Client, args: { label: string; ms: number }, t
     await client.request(
       { method: 'tools/call', params: { name: 'jobs__wait', arguments: args, task: { ttl } } },
       CreateTaskResultSchema,
+  ElicitRequestSchema,
     )
   ).task;
 
@@ -147,6 +151,32 @@ describe.each([
     expect(again.code).toBe(-32602);
     expect(again.message).toContain('terminal');
   });
+});
+
+describe('a task that needs input', () => {
+  it('sends the backend’s elicitation during tasks/result to the client that owns the task, under its id', async () => {
+    const client = new ClientV1({ name: 'e2e', version: '1.0.0' }, { capabilities: { elicitation: {} } });
+    const asked: unknown[] = [];
+    client.setRequestHandler(ElicitRequestSchema, (request) => {
+      asked.push(request.params._meta?.['io.modelcontextprotocol/related-task']);
+      return { action: 'accept', content: { interpretation: 'programming' } };
+    });
+    await client.connect(new HttpV1(new URL(`${proxy.url}/mcp`)));
+    clients.push(client);
+    let taskId = '';
+    let result: unknown;
+    for await (const message of client.experimental.tasks.callToolStream(
+      { name: 'everything__simulate-research-query', arguments: { topic: 'python', ambiguous: true } },
+      CallToolResultSchema,
+      { task: { ttl: 60_000 } },
+    )) {
+      if (message.type === 'taskCreated') taskId = message.task.taskId;
+      if (message.type === 'result') result = message.result;
+      if (message.type === 'error') throw message.error;
+    }
+    expect(asked).toEqual([{ taskId }]);
+    expect(JSON.stringify(result)).toContain('programming');
+  }, 30_000);
 });
 
 describe('tasks of two clients', () => {
@@ -243,4 +273,84 @@ describe('bad task input and lost tasks', () => {
       'jobs back',
     );
   }, 40_000);
+});
+
+describe('tasks extension for 2026-07-28 clients (io.modelcontextprotocol/tasks)', () => {
+  const MODERN = '2026-07-28';
+  const withTasks = { extensions: { 'io.modelcontextprotocol/tasks': {} } };
+
+  /** One raw 2026-07-28 request: the SDK client cannot send tasks/* or read resultType "task". */
+  const rpc = async (
+    method: string,
+    params: Record<string, unknown>,
+    capabilities: Record<string, unknown> = withTasks,
+  ): Promise<{ result?: Record<string, unknown>; error?: { code: number; message: string } }> => {
+    const name = params['name'] ?? params['taskId'];
+    const response = await fetch(`${proxy.url}/mcp`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': MODERN,
+        'mcp-method': method,
+        ...(typeof name === 'string' && { 'mcp-name': name }),
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method,
+        params: {
+          ...params,
+          _meta: {
+            'io.modelcontextprotocol/protocolVersion': MODERN,
+            'io.modelcontextprotocol/clientCapabilities': capabilities,
+          },
+        },
+      }),
+    });
+    const text = await response.text();
+    const json = text.startsWith('{') ? text : (text.match(/^data: (.*)$/gm)?.pop()?.slice(6) ?? '{}');
+    return JSON.parse(json) as { result?: Record<string, unknown> };
+  };
+
+  it('advertises the extension in server/discover', async () => {
+    const { result } = await rpc('server/discover', {});
+    expect(result?.['capabilities']).toMatchObject({ extensions: { 'io.modelcontextprotocol/tasks': {} } });
+  });
+
+  it('answers a task tool with resultType "task", then the outcome inline in tasks/get', async () => {
+    const created = await rpc('tools/call', { name: 'jobs__wait', arguments: { label: 'm', ms: 200 } });
+    expect(created.result).toMatchObject({ resultType: 'task', status: 'working', ttlMs: expect.any(Number) });
+    const taskId = String(created.result?.['taskId']);
+    expect(taskId).toMatch(PROXY_ID);
+    let polled: Record<string, unknown> | undefined;
+    await waitUntil(
+      async () => {
+        polled = (await rpc('tasks/get', { taskId })).result;
+        return polled?.['status'] === 'completed';
+      },
+      10_000,
+      'modern task completed',
+    );
+    expect(polled).toMatchObject({ taskId, resultType: 'complete', result: { content: [{ type: 'text', text: 'done: m' }] } });
+  });
+
+  it('cancels a task, and does not show a session’s task to a stateless client', async () => {
+    const created = await rpc('tools/call', { name: 'jobs__wait', arguments: { label: 'c', ms: 20_000 } });
+    const taskId = String(created.result?.['taskId']);
+    expect((await rpc('tasks/cancel', { taskId })).result).toMatchObject({ resultType: 'complete' });
+    expect((await rpc('tasks/get', { taskId })).result).toMatchObject({ status: 'cancelled' });
+
+    const session = await http();
+    const sessionTask = await createTask(session, { label: 's', ms: 0 });
+    expect((await rpc('tasks/get', { taskId: sessionTask.taskId })).error).toMatchObject({
+      code: -32602,
+      message: `Task not found: "${sessionTask.taskId}"`,
+    });
+  });
+
+  it('gives a client without the extension the final result of a task-only tool', async () => {
+    const answer = await rpc('tools/call', { name: 'jobs__wait', arguments: { label: 'sync', ms: 100 } }, {});
+    expect(answer.result).toMatchObject({ content: [{ type: 'text', text: 'done: sync' }] });
+  });
 });
