@@ -65,7 +65,7 @@ const createTask = async (client: Client, args: { label: string; ms: number }, t
     await client.request(
       { method: 'tools/call', params: { name: 'jobs__wait', arguments: args, task: { ttl } } },
       CreateTaskResultSchema,
-  ElicitRequestSchema,
+      ElicitRequestSchema,
     )
   ).task;
 
@@ -194,7 +194,9 @@ describe('tasks of two clients', () => {
     const foreign = await errorOf(getTask(bob, aliceTask.taskId));
     const madeUp = await errorOf(getTask(bob, 'AAAAAAAAAAAAAAAAAAAAAA'));
     expect(foreign.code).toBe(-32602);
-    expect(foreign.message.replace(aliceTask.taskId, 'ID')).toBe(madeUp.message.replace('AAAAAAAAAAAAAAAAAAAAAA', 'ID'));
+    expect(foreign.message.replace(aliceTask.taskId, 'ID')).toBe(
+      madeUp.message.replace('AAAAAAAAAAAAAAAAAAAAAA', 'ID'),
+    );
     for (const method of ['tasks/result', 'tasks/cancel'] as const) {
       const refused = await errorOf(
         bob.request({ method, params: { taskId: aliceTask.taskId } }, CallToolResultSchema),
@@ -268,7 +270,7 @@ describe('bad task input and lost tasks', () => {
     expect(result.message).toContain('backend "jobs"');
     // The backend comes back and takes new tasks.
     await waitUntil(
-      async () => (await createTask(client, { label: 'after', ms: 0 }).then(() => true)),
+      async () => await createTask(client, { label: 'after', ms: 0 }).then(() => true),
       20_000,
       'jobs back',
     );
@@ -309,7 +311,12 @@ describe('tasks extension for 2026-07-28 clients (io.modelcontextprotocol/tasks)
       }),
     });
     const text = await response.text();
-    const json = text.startsWith('{') ? text : (text.match(/^data: (.*)$/gm)?.pop()?.slice(6) ?? '{}');
+    const json = text.startsWith('{')
+      ? text
+      : (text
+          .match(/^data: (.*)$/gm)
+          ?.pop()
+          ?.slice(6) ?? '{}');
     return JSON.parse(json) as { result?: Record<string, unknown> };
   };
 
@@ -320,7 +327,11 @@ describe('tasks extension for 2026-07-28 clients (io.modelcontextprotocol/tasks)
 
   it('answers a task tool with resultType "task", then the outcome inline in tasks/get', async () => {
     const created = await rpc('tools/call', { name: 'jobs__wait', arguments: { label: 'm', ms: 200 } });
-    expect(created.result).toMatchObject({ resultType: 'task', status: 'working', ttlMs: expect.any(Number) });
+    expect(created.result).toMatchObject({
+      resultType: 'task',
+      status: 'working',
+      ttlMs: expect.any(Number),
+    });
     const taskId = String(created.result?.['taskId']);
     expect(taskId).toMatch(PROXY_ID);
     let polled: Record<string, unknown> | undefined;
@@ -332,7 +343,11 @@ describe('tasks extension for 2026-07-28 clients (io.modelcontextprotocol/tasks)
       10_000,
       'modern task completed',
     );
-    expect(polled).toMatchObject({ taskId, resultType: 'complete', result: { content: [{ type: 'text', text: 'done: m' }] } });
+    expect(polled).toMatchObject({
+      taskId,
+      resultType: 'complete',
+      result: { content: [{ type: 'text', text: 'done: m' }] },
+    });
   });
 
   it('cancels a task, and does not show a session’s task to a stateless client', async () => {
@@ -348,6 +363,43 @@ describe('tasks extension for 2026-07-28 clients (io.modelcontextprotocol/tasks)
       message: `Task not found: "${sessionTask.taskId}"`,
     });
   });
+
+  it('turns the backend’s elicitation into inputRequests, answered with tasks/update', async () => {
+    const capabilities = { ...withTasks, elicitation: {} };
+    const created = await rpc(
+      'tools/call',
+      { name: 'everything__simulate-research-query', arguments: { topic: 'python', ambiguous: true } },
+      capabilities,
+    );
+    const taskId = String(created.result?.['taskId']);
+    let polled: Record<string, unknown> | undefined;
+    const pollUntil = (status: string) =>
+      waitUntil(
+        async () => {
+          polled = (await rpc('tasks/get', { taskId }, capabilities)).result;
+          return polled?.['status'] === status;
+        },
+        20_000,
+        `modern task ${status}`,
+      );
+    await pollUntil('input_required');
+    const inputRequests = polled?.['inputRequests'] as Record<
+      string,
+      { method: string; params: Record<string, unknown> }
+    >;
+    const [key, request] = Object.entries(inputRequests)[0]!;
+    expect(request.method).toBe('elicitation/create');
+    expect(request.params['_meta']).toEqual({ 'io.modelcontextprotocol/related-task': { taskId } });
+    const update = await rpc(
+      'tasks/update',
+      { taskId, inputResponses: { [key]: { action: 'accept', content: { interpretation: 'programming' } } } },
+      capabilities,
+    );
+    expect(update.error).toBeUndefined();
+    expect(update.result).toMatchObject({ resultType: 'complete' });
+    await pollUntil('completed');
+    expect(JSON.stringify(polled?.['result'])).toContain('python (programming)');
+  }, 40_000);
 
   it('gives a client without the extension the final result of a task-only tool', async () => {
     const answer = await rpc('tools/call', { name: 'jobs__wait', arguments: { label: 'sync', ms: 100 } }, {});

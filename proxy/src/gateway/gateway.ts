@@ -125,13 +125,15 @@ export function createGateway(options: GatewayOptions): Gateway {
       );
     },
     async createMessage(backend, request: CreateMessageRequest) {
-      const session = waitingSession(backend, request.method);
+      const session =
+        taskStatus.answererFor(backend.name, request.params) ?? waitingSession(backend, request.method);
       const params = taskStatus.relatedTask(backend.name, request.params);
       if ('ask' in session) return session.ask(request.method, params) as Promise<CreateMessageResult>;
       return session.server.createMessage(params);
     },
     async elicit(backend, request: ElicitRequest) {
-      const session = waitingSession(backend, request.method);
+      const session =
+        taskStatus.answererFor(backend.name, request.params) ?? waitingSession(backend, request.method);
       const params = taskStatus.relatedTask(backend.name, request.params);
       if ('ask' in session) return session.ask(request.method, params) as Promise<ElicitResult>;
       return session.server.elicitInput(params);

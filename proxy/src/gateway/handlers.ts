@@ -168,7 +168,12 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
       const name = stringParam(params, 'name', 'tools/call');
       const route = (await current()).toolRoutes.get(name);
       if (!route) throw unknownName('tool', name);
-      const asTask = modernTasks?.callTool(route.backend, { ...params, name: route.name }, taskSupportOf(route), ctx);
+      const asTask = modernTasks?.callTool(
+        route.backend,
+        { ...params, name: route.name },
+        taskSupportOf(route),
+        ctx,
+      );
       if (asTask) return asTask;
       const result = await forward(route.backend, 'tools/call', { ...params, name: route.name }, ctx);
       // A task-augmented call: the backend's task is recorded under an id of the proxy's.
@@ -238,7 +243,15 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
   if (taskRelay) Object.assign(relayed, taskRelay.handlers);
   const modernTasks =
     deps.kind === 'stateless'
-      ? registerModernTasks({ server, tasks: deps.tasks, call: forward, connectionOf, relayContextOf })
+      ? registerModernTasks({
+          server,
+          tasks: deps.tasks,
+          call: forward,
+          connectionOf,
+          relayContextOf,
+          withCaller: (caller, backend, work) =>
+            deps.sessions.withCaller(caller, () => tracked(caller, backend, work)),
+        })
       : undefined;
   /** What the backend says of running its tool as a task (`execution.taskSupport`). */
   const taskSupportOf = (route: { backend: string; name: string }): unknown =>

@@ -2,6 +2,7 @@ import type { ClientCapabilities, Result, Server, ServerContext } from '@modelco
 import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import type { RelayContext } from './fastpath.js';
+import type { Caller } from './sessions.js';
 import type { TaskEntry, TaskTable } from './tasks.js';
 import { TERMINAL } from './tasks.js';
 import { createTaskRelay } from './tasks-relay.js';
@@ -32,6 +33,33 @@ export interface ModernTasksDeps {
   call: (backend: string, method: string, params: Params, ctx: RelayContext) => Promise<Result>;
   connectionOf: (backend: string) => object | undefined;
   relayContextOf: (ctx: ServerContext) => RelayContext;
+  /** Runs `work` with `caller` as the one a backend's requests to `backend` go to (sessions.ts). */
+  withCaller: <T>(caller: Caller, backend: string, work: () => Promise<T>) => Promise<T>;
+}
+
+/** How long a poll of an input_required task waits for the backend's question to arrive. */
+const FIRST_QUESTION_WAIT_MS = 1_000;
+
+/** Which client capability each kind of backend question needs. */
+const NEEDS: Record<string, keyof ClientCapabilities> = {
+  'sampling/createMessage': 'sampling',
+  'elicitation/create': 'elicitation',
+  'roots/list': 'roots',
+};
+
+interface Question {
+  method: string;
+  params: Params;
+  resolve: (result: Result) => void;
+  reject: (error: Error) => void;
+}
+
+/** A backend task in input_required whose `tasks/result` the proxy holds open for a stateless client. */
+interface Pump {
+  questions: Map<string, Question>;
+  controller: AbortController;
+  /** Resolves when a question arrives or the wait on tasks/result ends. */
+  changed: Promise<void>;
 }
 
 export interface ModernTasks {
@@ -70,6 +98,11 @@ function modernTask(task: Params): Params {
   };
 }
 
+/** Open pumps by task: shared by the per-request servers that poll the same task. */
+const pumps = new WeakMap<TaskEntry, Pump>();
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
 const taskIdParams = z.object({ taskId: z.string() }).passthrough();
 
 export function registerModernTasks(deps: ModernTasksDeps): ModernTasks {
@@ -83,15 +116,105 @@ export function registerModernTasks(deps: ModernTasksDeps): ModernTasks {
     connectionOf: deps.connectionOf,
   });
 
-  const outcomeOf = async (entry: TaskEntry, ctx: RelayContext): Promise<NonNullable<TaskEntry['outcome']>> => {
+  const outcomeOf = async (
+    entry: TaskEntry,
+    ctx: RelayContext,
+  ): Promise<NonNullable<TaskEntry['outcome']>> => {
     try {
       const result = await relay.handlers['tasks/result']!({ taskId: entry.id }, ctx);
       const { _meta: _related, ...rest } = result;
       return { result: rest };
     } catch (error) {
-      const e = error instanceof ProtocolError ? error : new ProtocolError(ProtocolErrorCode.InternalError, String(error));
+      const e =
+        error instanceof ProtocolError
+          ? error
+          : new ProtocolError(ProtocolErrorCode.InternalError, String(error));
       return { error: { code: e.code, message: e.message, ...(e.data !== undefined && { data: e.data }) } };
     }
+  };
+
+  let capabilities: ClientCapabilities = {};
+
+  const pumpFor = (entry: TaskEntry): Pump => {
+    const running = pumps.get(entry);
+    if (running) return running;
+    let wake = (): void => {};
+    const nextChange = (): Promise<void> => new Promise<void>((resolve) => (wake = resolve));
+    const pump: Pump = { questions: new Map(), controller: new AbortController(), changed: nextChange() };
+    let asked = 0;
+    const caller: Caller = {
+      id: `task-${entry.id}`,
+      inFlight: new Map(),
+      ask: (method, params) =>
+        new Promise<Result>((resolve, reject) => {
+          pump.questions.set(`q${++asked}`, { method, params, resolve, reject });
+          wake();
+          pump.changed = nextChange();
+        }),
+    };
+    pumps.set(entry, pump);
+    entry.answerer = caller;
+    const ctx: RelayContext = {
+      requestId: caller.id,
+      signal: pump.controller.signal,
+      notify: async () => {},
+    };
+    const taskOwner = owner;
+    deps
+      .withCaller(caller, entry.backend, () => {
+        owner = taskOwner;
+        return relay.handlers['tasks/result']!({ taskId: entry.id }, ctx);
+      })
+      .then(
+        (result) => {
+          const { _meta: _related, ...rest } = result;
+          entry.outcome = { result: rest };
+        },
+        (error: unknown) => {
+          // A wait that timed out or was cancelled is not the task's outcome: a later poll asks again.
+          if (pump.controller.signal.aborted || !(error instanceof ProtocolError)) return;
+          if (/did not answer .* in time/.test(error.message)) return;
+          entry.outcome = {
+            error: {
+              code: error.code,
+              message: error.message,
+              ...(error.data !== undefined && { data: error.data }),
+            },
+          };
+        },
+      )
+      .finally(() => {
+        pumps.delete(entry);
+        entry.answerer = undefined;
+        for (const q of pump.questions.values())
+          q.reject(
+            new ProtocolError(ProtocolErrorCode.InternalError, 'the task no longer waits for this input'),
+          );
+        wake();
+      });
+    return pump;
+  };
+
+  /** The open questions the requesting client can answer; others are refused to the backend now. */
+  const askable = (pump: Pump): Params => {
+    const inputRequests: Params = {};
+    for (const [key, q] of pump.questions) {
+      const needed = NEEDS[q.method];
+      if (needed && capabilities[needed]) {
+        inputRequests[key] = { method: q.method, params: q.params };
+        continue;
+      }
+      pump.questions.delete(key);
+      if (needed === 'roots') q.resolve({ roots: [] });
+      else
+        q.reject(
+          new ProtocolError(
+            ProtocolErrorCode.InvalidRequest,
+            `multi-mcp: the client does not support ${q.method}`,
+          ),
+        );
+    }
+    return inputRequests;
   };
 
   const detailed = async (entry: TaskEntry, task: Params, ctx: RelayContext): Promise<Params> => {
@@ -104,12 +227,21 @@ export function registerModernTasks(deps: ModernTasksDeps): ModernTasks {
       const error =
         'error' in outcome
           ? outcome.error
-          : { code: ProtocolErrorCode.InternalError, message: String(task['statusMessage'] ?? 'the task failed'), data: outcome.result };
+          : {
+              code: ProtocolErrorCode.InternalError,
+              message: String(task['statusMessage'] ?? 'the task failed'),
+              data: outcome.result,
+            };
       return { ...shaped, status: 'failed', error };
     }
     if (status === 'input_required') {
-      // A 2025-era backend asks for its input on the tasks/result stream, which this bridge
-      // does not hold open for a stateless client: the task is reported as still working.
+      // A 2025-era backend asks for its input on the tasks/result stream: the proxy holds that
+      // open and hands the backend's questions to the client as inputRequests.
+      const pump = pumpFor(entry);
+      if (pump.questions.size === 0) await Promise.race([pump.changed, sleep(FIRST_QUESTION_WAIT_MS)]);
+      if (entry.outcome) return detailed(entry, { ...task, status: 'completed' }, ctx);
+      const inputRequests = askable(pump);
+      if (Object.keys(inputRequests).length > 0) return { ...shaped, inputRequests };
       return { ...shaped, status: 'working' };
     }
     return shaped;
@@ -117,6 +249,7 @@ export function registerModernTasks(deps: ModernTasksDeps): ModernTasks {
 
   server.setRequestHandler('tasks/get', { params: taskIdParams }, async (params, ctx) => {
     owner = ownerOf(ctx);
+    capabilities = server.getClientCapabilities() ?? {};
     const relayCtx = deps.relayContextOf(ctx);
     const entry = tasks.get(owner, params.taskId);
     if (entry.lost !== undefined) {
@@ -124,28 +257,53 @@ export function registerModernTasks(deps: ModernTasksDeps): ModernTasks {
         ...modernTask({ ...entry.last, taskId: entry.id }),
         status: 'failed',
         statusMessage: entry.lost,
-        error: { code: ProtocolErrorCode.InternalError, message: entry.lost, data: { backend: entry.backend } },
+        error: {
+          code: ProtocolErrorCode.InternalError,
+          message: entry.lost,
+          data: { backend: entry.backend },
+        },
       };
     }
-    const task = entry.outcome && TERMINAL.has(String(entry.last['status']))
-      ? { ...entry.last, taskId: entry.id }
-      : await relay.handlers['tasks/get']!({ taskId: entry.id }, relayCtx);
+    const task =
+      entry.outcome && TERMINAL.has(String(entry.last['status']))
+        ? { ...entry.last, taskId: entry.id }
+        : await relay.handlers['tasks/get']!({ taskId: entry.id }, relayCtx);
     return detailed(entry, task, relayCtx);
   });
 
   server.setRequestHandler('tasks/cancel', { params: taskIdParams }, async (params, ctx) => {
     owner = ownerOf(ctx);
     await relay.handlers['tasks/cancel']!({ taskId: params.taskId }, deps.relayContextOf(ctx));
+    const entry = tasks.get(owner, params.taskId);
+    pumps.get(entry)?.controller.abort(new Error('task cancelled'));
     return {};
   });
 
   server.setRequestHandler(
     'tasks/update',
-    { params: z.object({ taskId: z.string(), inputResponses: z.record(z.string(), z.unknown()) }).passthrough() },
+    {
+      params: z
+        .object({ taskId: z.string(), inputResponses: z.record(z.string(), z.unknown()).optional() })
+        .passthrough(),
+    },
     (params, ctx) => {
       owner = ownerOf(ctx);
-      tasks.get(owner, params.taskId);
-      // Nothing was asked (see input_required above): responses for unknown keys are ignored.
+      const pump = pumps.get(tasks.get(owner, params.taskId));
+      // The SDK lifts `inputResponses` off every 2026-07-28 request (the MRTR retry field) into the context.
+      const responses = params.inputResponses ?? ctx.mcpReq.inputResponses;
+      if (responses === undefined) {
+        throw new ProtocolError(
+          ProtocolErrorCode.InvalidParams,
+          'tasks/update: params.inputResponses is required',
+        );
+      }
+      // Responses to keys never asked, or already answered, are ignored (as the extension says).
+      for (const [key, response] of Object.entries(responses)) {
+        const question = pump?.questions.get(key);
+        if (!question) continue;
+        pump?.questions.delete(key);
+        question.resolve(response as Result);
+      }
       return {};
     },
   );
@@ -166,10 +324,10 @@ export function registerModernTasks(deps: ModernTasksDeps): ModernTasks {
         // No extension: the call is answered when the task ends, as a synchronous call would be.
         const outcome = await outcomeOf(entry, ctx);
         tasks.forget(entry);
-        if ('error' in outcome) throw new ProtocolError(outcome.error.code, outcome.error.message, outcome.error.data);
+        if ('error' in outcome)
+          throw new ProtocolError(outcome.error.code, outcome.error.message, outcome.error.data);
         return outcome.result as Result;
       })();
     },
   };
-
 }

@@ -71,7 +71,12 @@ export function createTaskRelay(deps: TaskRelayDeps): TaskRelay {
     });
 
   /** Asks the backend about its task; a backend that no longer knows it makes it "not found" here too. */
-  const ask = async (entry: TaskEntry, method: string, ctx: RelayContext, extra: Params = {}): Promise<Result> => {
+  const ask = async (
+    entry: TaskEntry,
+    method: string,
+    ctx: RelayContext,
+    extra: Params = {},
+  ): Promise<Result> => {
     try {
       return await deps.call(entry.backend, method, { ...extra, taskId: entry.backendTaskId }, ctx);
     } catch (error) {
@@ -131,7 +136,8 @@ export function createTaskRelay(deps: TaskRelayDeps): TaskRelay {
           try {
             return await refresh(entry, ctx);
           } catch (error) {
-            if (error instanceof ProtocolError && error.message.startsWith('Task not found')) return undefined;
+            if (error instanceof ProtocolError && error.message.startsWith('Task not found'))
+              return undefined;
             return presentTask(entry);
           }
         }),
@@ -147,7 +153,8 @@ export function createTaskRelay(deps: TaskRelayDeps): TaskRelay {
     handlers,
     created(backend, result) {
       const task = (result as { task?: unknown }).task;
-      if (typeof task !== 'object' || task === null || typeof (task as Params)['taskId'] !== 'string') return result;
+      if (typeof task !== 'object' || task === null || typeof (task as Params)['taskId'] !== 'string')
+        return result;
       const entry = tasks.add(deps.owner(), backend, deps.connectionOf(backend), task as Params);
       return { ...result, task: presentTask(entry) };
     },

@@ -1,7 +1,7 @@
 import type { Logger } from '../log.js';
 import { Field, errorMessage } from '../log.js';
 import type { Registry } from '../registry/registry.js';
-import type { SessionTable } from './sessions.js';
+import type { Caller, Session, SessionTable } from './sessions.js';
 import type { TaskTable } from './tasks.js';
 import { RELATED_TASK } from './tasks.js';
 import { presentTask } from './tasks-relay.js';
@@ -25,6 +25,11 @@ export interface TaskStatus {
   relay(backend: string, params: Params): void;
   /** `params` with a related-task id of `backend`'s replaced by the proxy's (unknown ones are dropped). */
   relatedTask<P extends object>(backend: string, params: P): P;
+  /**
+   * Who must answer a backend's request that names one of its tasks: the session that owns it,
+   * or the 2026-07-28 task poller waiting on it. Better than guessing from calls in flight.
+   */
+  answererFor(backend: string, params: object): Session | Caller | undefined;
   watchBackends(registry: Registry): () => void;
 }
 
@@ -33,7 +38,8 @@ export function watchTaskStatus(deps: TaskStatusDeps): TaskStatus {
 
   return {
     relay(backend, params) {
-      const entry = typeof params['taskId'] === 'string' ? tasks.fromBackend(backend, params['taskId']) : undefined;
+      const entry =
+        typeof params['taskId'] === 'string' ? tasks.fromBackend(backend, params['taskId']) : undefined;
       // A task of no client the proxy knows (created before a restart, or by a stateless
       // client that polls): nobody to tell.
       if (!entry) return;
@@ -60,6 +66,13 @@ export function watchTaskStatus(deps: TaskStatusDeps): TaskStatus {
         _meta: entry ? { ...rest, [RELATED_TASK]: { ...related, taskId: entry.id } } : rest,
       };
     },
+    answererFor(backend, params) {
+      const related = (params as { _meta?: Params })._meta?.[RELATED_TASK] as Params | undefined;
+      const id = related?.['taskId'];
+      const entry = typeof id === 'string' ? tasks.fromBackend(backend, id) : undefined;
+      if (!entry) return undefined;
+      return entry.answerer ?? sessions.all().find((s) => s.id === entry.owner);
+    },
     watchBackends(registry) {
       return registry.onChange(() =>
         tasks.markLost((name) => {
@@ -67,7 +80,9 @@ export function watchTaskStatus(deps: TaskStatusDeps): TaskStatus {
           if (backend?.state === 'ready') return { connection: backend.connection() };
           if (!backend) return { reason: `backend "${name}" was removed` };
           const why = backend.error ? `: ${backend.error}` : '';
-          return { reason: `backend "${name}" is ${backend.state}${why}; the task was lost with its connection` };
+          return {
+            reason: `backend "${name}" is ${backend.state}${why}; the task was lost with its connection`,
+          };
         }),
       );
     },

@@ -54,7 +54,9 @@ describe('task table', () => {
 
   it('forgets the oldest tasks of an owner past the cap, and all of them with the owner', () => {
     const { tasks } = table(2);
-    const [first, second, third] = ['1', '2', '3'].map((id) => tasks.add('alice', 'jobs', undefined, task(id)));
+    const [first, second, third] = ['1', '2', '3'].map((id) =>
+      tasks.add('alice', 'jobs', undefined, task(id)),
+    );
     expect(() => tasks.get('alice', first!.id)).toThrow('Task not found');
     expect(tasks.get('alice', third!.id)).toBe(third);
     tasks.dropOwner('alice');

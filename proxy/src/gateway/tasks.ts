@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
+import type { Caller } from './sessions.js';
 
 /**
  * The proxy's map of tasks (MCP tasks utility). A backend names its tasks with its own ids,
@@ -34,8 +35,14 @@ export interface TaskEntry {
   last: Record<string, unknown>;
   /** Why the task cannot be reached any more (its backend's connection was lost). */
   lost: string | undefined;
+  /**
+   * For 2026-07-28 clients: who answers the backend's requests tied to this task while the
+   * proxy waits on its `tasks/result` (tasks-modern.ts).
+   */
+  answerer?: Caller;
   /** For 2026-07-28 clients: the final outcome once fetched, so polls do not ask the backend again. */
-  outcome?: { result: Record<string, unknown> } | { error: { code: number; message: string; data?: unknown } };
+  outcome?:
+    { result: Record<string, unknown> } | { error: { code: number; message: string; data?: unknown } };
 }
 
 export interface TaskTableOptions {
@@ -53,7 +60,12 @@ export interface TaskPage {
 
 export interface TaskTable {
   /** Records a task a backend created for `owner`; returns its entry with the client-facing id. */
-  add(owner: string, backend: string, connection: object | undefined, task: Record<string, unknown>): TaskEntry;
+  add(
+    owner: string,
+    backend: string,
+    connection: object | undefined,
+    task: Record<string, unknown>,
+  ): TaskEntry;
   /** The owner's task `id`; any other (foreign, expired, never issued) is "not found". */
   get(owner: string, id: string): TaskEntry;
   /** The owner's tasks, oldest first, `size` at a time; the cursor is opaque to clients. */
@@ -162,7 +174,8 @@ export function createTaskTable(options: TaskTableOptions): TaskTable {
         if (entry.lost !== undefined || entry.outcome !== undefined) continue;
         const state = stateOf(entry.backend);
         if ('connection' in state && state.connection === entry.connection) continue;
-        entry.lost = 'reason' in state ? state.reason : `backend "${entry.backend}" reconnected; its tasks were lost`;
+        entry.lost =
+          'reason' in state ? state.reason : `backend "${entry.backend}" reconnected; its tasks were lost`;
       }
     },
     dropOwner(owner) {
@@ -173,4 +186,3 @@ export function createTaskTable(options: TaskTableOptions): TaskTable {
     },
   };
 }
-

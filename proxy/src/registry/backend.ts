@@ -46,9 +46,7 @@ export interface TaskStatusNotification {
 
 /** What a backend pushes that belongs to client sessions. */
 export type BackendNotification =
-  | LoggingMessageNotification
-  | ResourceUpdatedNotification
-  | TaskStatusNotification;
+  LoggingMessageNotification | ResourceUpdatedNotification | TaskStatusNotification;
 
 /** How a backend reaches the rest of the proxy; wired once by the registry. */
 export interface BackendHooks {
