@@ -65,7 +65,6 @@ const createTask = async (client: Client, args: { label: string; ms: number }, t
     await client.request(
       { method: 'tools/call', params: { name: 'jobs__wait', arguments: args, task: { ttl } } },
       CreateTaskResultSchema,
-      ElicitRequestSchema,
     )
   ).task;
 
@@ -401,8 +400,18 @@ describe('tasks extension for 2026-07-28 clients (io.modelcontextprotocol/tasks)
     expect(JSON.stringify(polled?.['result'])).toContain('python (programming)');
   }, 40_000);
 
-  it('gives a client without the extension the final result of a task-only tool', async () => {
+  it('refuses a task-only tool to a client without the extension, naming it (-32021)', async () => {
     const answer = await rpc('tools/call', { name: 'jobs__wait', arguments: { label: 'sync', ms: 100 } }, {});
-    expect(answer.result).toMatchObject({ content: [{ type: 'text', text: 'done: sync' }] });
+    expect(answer.error).toMatchObject({
+      code: -32021,
+      data: { requiredCapabilities: { extensions: { 'io.modelcontextprotocol/tasks': {} } } },
+    });
+    // A tool that may run either way is simply called.
+    const plain = await rpc(
+      'tools/call',
+      { name: 'jobs__wait_optional', arguments: { label: 'p', ms: 0 } },
+      {},
+    );
+    expect(plain.result).toMatchObject({ content: [{ type: 'text', text: 'done: p' }] });
   });
 });

@@ -1,5 +1,9 @@
 import type { ClientCapabilities, Result, Server, ServerContext } from '@modelcontextprotocol/server';
-import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
+import {
+  MissingRequiredClientCapabilityError,
+  ProtocolError,
+  ProtocolErrorCode,
+} from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import type { RelayContext } from './fastpath.js';
 import type { Caller } from './sessions.js';
@@ -39,6 +43,9 @@ export interface ModernTasksDeps {
 
 /** How long a poll of an input_required task waits for the backend's question to arrive. */
 const FIRST_QUESTION_WAIT_MS = 1_000;
+
+/** After a first question, how long to wait for others asked in the same turn. */
+const QUESTION_BATCH_MS = 50;
 
 /** Which client capability each kind of backend question needs. */
 const NEEDS: Record<string, keyof ClientCapabilities> = {
@@ -81,6 +88,13 @@ export interface ModernTasks {
 function ownerOf(ctx: ServerContext): string {
   const principal = ctx.http?.authInfo?.extra?.['principal'];
   return typeof principal === 'string' ? `principal:${principal}` : 'anonymous';
+}
+
+function needsExtension(what: string): MissingRequiredClientCapabilityError {
+  return new MissingRequiredClientCapabilityError(
+    { requiredCapabilities: { extensions: MODERN_TASKS_CAPABILITY } },
+    `${what} needs the ${TASKS_EXTENSION} extension in the request's client capabilities`,
+  );
 }
 
 function declaresExtension(capabilities: ClientCapabilities | undefined): boolean {
@@ -238,7 +252,11 @@ export function registerModernTasks(deps: ModernTasksDeps): ModernTasks {
       // A 2025-era backend asks for its input on the tasks/result stream: the proxy holds that
       // open and hands the backend's questions to the client as inputRequests.
       const pump = pumpFor(entry);
-      if (pump.questions.size === 0) await Promise.race([pump.changed, sleep(FIRST_QUESTION_WAIT_MS)]);
+      if (pump.questions.size === 0) {
+        await Promise.race([pump.changed, sleep(FIRST_QUESTION_WAIT_MS)]);
+        // Questions a backend asks together arrive one message at a time: let the rest land.
+        await sleep(QUESTION_BATCH_MS);
+      }
       if (entry.outcome) return detailed(entry, { ...task, status: 'completed' }, ctx);
       const inputRequests = askable(pump);
       if (Object.keys(inputRequests).length > 0) return { ...shaped, inputRequests };
@@ -248,6 +266,7 @@ export function registerModernTasks(deps: ModernTasksDeps): ModernTasks {
   };
 
   server.setRequestHandler('tasks/get', { params: taskIdParams }, async (params, ctx) => {
+    if (!declaresExtension(server.getClientCapabilities())) throw needsExtension('tasks/get');
     owner = ownerOf(ctx);
     capabilities = server.getClientCapabilities() ?? {};
     const relayCtx = deps.relayContextOf(ctx);
@@ -272,9 +291,16 @@ export function registerModernTasks(deps: ModernTasksDeps): ModernTasks {
   });
 
   server.setRequestHandler('tasks/cancel', { params: taskIdParams }, async (params, ctx) => {
+    if (!declaresExtension(server.getClientCapabilities())) throw needsExtension('tasks/cancel');
     owner = ownerOf(ctx);
-    await relay.handlers['tasks/cancel']!({ taskId: params.taskId }, deps.relayContextOf(ctx));
     const entry = tasks.get(owner, params.taskId);
+    try {
+      await relay.handlers['tasks/cancel']!({ taskId: params.taskId }, deps.relayContextOf(ctx));
+    } catch (error) {
+      // Cancelling a task that already ended is acknowledged like any other (SEP-2663): only an
+      // unknown id is an error, and that was settled above.
+      if (!(error instanceof ProtocolError) || error.code !== ProtocolErrorCode.InvalidParams) throw error;
+    }
     pumps.get(entry)?.controller.abort(new Error('task cancelled'));
     return {};
   });
@@ -287,6 +313,7 @@ export function registerModernTasks(deps: ModernTasksDeps): ModernTasks {
         .passthrough(),
     },
     (params, ctx) => {
+      if (!declaresExtension(server.getClientCapabilities())) throw needsExtension('tasks/update');
       owner = ownerOf(ctx);
       const pump = pumps.get(tasks.get(owner, params.taskId));
       // The SDK lifts `inputResponses` off every 2026-07-28 request (the MRTR retry field) into the context.
@@ -313,20 +340,20 @@ export function registerModernTasks(deps: ModernTasksDeps): ModernTasks {
       owner = ownerOf(ctx);
     },
     callTool(backend, params, taskSupport, ctx) {
-      if (taskSupport !== 'required') return undefined;
-      const wantsTask = declaresExtension(server.getClientCapabilities());
+      const { task: hint, ...call } = params;
+      // A 2025-style `task` hint never makes a task of a plain tool: the tool decides (SEP-2663).
+      if (taskSupport !== 'required' && taskSupport !== 'optional') return undefined;
+      if (!declaresExtension(server.getClientCapabilities())) {
+        if (taskSupport === 'optional') return undefined;
+        return Promise.reject(needsExtension('tools/call of a tool that runs only as a task'));
+      }
       return (async () => {
-        const created = await deps.call(backend, 'tools/call', { ...params, task: {} }, ctx);
+        const task = typeof hint === 'object' && hint !== null ? hint : {};
+        const created = await deps.call(backend, 'tools/call', { ...call, task }, ctx);
         const result = relay.created(backend, created) as { task?: Params };
+        // A backend may answer a task-augmented call at once: that is the immediate-result shortcut.
         if (!result.task) return created;
-        const entry = tasks.get(owner, String(result.task['taskId']));
-        if (wantsTask) return { ...modernTask(result.task), resultType: 'task' };
-        // No extension: the call is answered when the task ends, as a synchronous call would be.
-        const outcome = await outcomeOf(entry, ctx);
-        tasks.forget(entry);
-        if ('error' in outcome)
-          throw new ProtocolError(outcome.error.code, outcome.error.message, outcome.error.data);
-        return outcome.result as Result;
+        return { ...modernTask(result.task), resultType: 'task' };
       })();
     },
   };
