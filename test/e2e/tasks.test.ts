@@ -13,7 +13,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { v1Http, v1Stdio } from './support/clients.js';
+import { v1Http, v1Sse, v1Stdio } from './support/clients.js';
 import { cliPath, everythingBin, fixture, writeTempFile } from './support/paths.js';
 import type { RunningProxy } from './support/processes.js';
 import { childPids, startHttpProxy, stopAll, waitUntil } from './support/processes.js';
@@ -45,6 +45,12 @@ const PROXY_ID = /^[A-Za-z0-9_-]{22}$/;
 
 async function http(): Promise<Client> {
   const client = await v1Http(proxy.url);
+  clients.push(client);
+  return client;
+}
+
+async function sse(): Promise<Client> {
+  const client = await v1Sse(proxy.url);
   clients.push(client);
   return client;
 }
@@ -87,6 +93,7 @@ async function errorOf(work: Promise<unknown>): Promise<{ code: number; message:
 
 describe.each([
   ['Streamable HTTP', http],
+  ['legacy SSE', sse],
   ['stdio', stdio],
 ])('tasks through the %s front door', (_door, connect) => {
   it('advertises tasks and runs server-everything’s task tool with the SDK’s task stream', async () => {

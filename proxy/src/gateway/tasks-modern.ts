@@ -257,7 +257,13 @@ export function registerModernTasks(deps: ModernTasksDeps): ModernTasks {
         // Questions a backend asks together arrive one message at a time: let the rest land.
         await sleep(QUESTION_BATCH_MS);
       }
-      if (entry.outcome) return detailed(entry, { ...task, status: 'completed' }, ctx);
+      // The wait ended while this poll looked: the backend now says how the task ended.
+      if (entry.outcome) {
+        const now = await relay.handlers['tasks/get']!({ taskId: entry.id }, ctx);
+        return TERMINAL.has(String(now['status']))
+          ? detailed(entry, now, ctx)
+          : { ...shaped, status: 'working' };
+      }
       const inputRequests = askable(pump);
       if (Object.keys(inputRequests).length > 0) return { ...shaped, inputRequests };
       return { ...shaped, status: 'working' };
