@@ -118,6 +118,9 @@ const pumps = new WeakMap<TaskEntry, Pump>();
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 const taskIdParams = z.object({ taskId: z.string() }).passthrough();
+const updateParams = z
+  .object({ taskId: z.string(), inputResponses: z.record(z.string(), z.unknown()).optional() })
+  .passthrough();
 
 export function registerModernTasks(deps: ModernTasksDeps): ModernTasks {
   const { server, tasks } = deps;
@@ -311,35 +314,27 @@ export function registerModernTasks(deps: ModernTasksDeps): ModernTasks {
     return {};
   });
 
-  server.setRequestHandler(
-    'tasks/update',
-    {
-      params: z
-        .object({ taskId: z.string(), inputResponses: z.record(z.string(), z.unknown()).optional() })
-        .passthrough(),
-    },
-    (params, ctx) => {
-      if (!declaresExtension(server.getClientCapabilities())) throw needsExtension('tasks/update');
-      owner = ownerOf(ctx);
-      const pump = pumps.get(tasks.get(owner, params.taskId));
-      // The SDK lifts `inputResponses` off every 2026-07-28 request (the MRTR retry field) into the context.
-      const responses = params.inputResponses ?? ctx.mcpReq.inputResponses;
-      if (responses === undefined) {
-        throw new ProtocolError(
-          ProtocolErrorCode.InvalidParams,
-          'tasks/update: params.inputResponses is required',
-        );
-      }
-      // Responses to keys never asked, or already answered, are ignored (as the extension says).
-      for (const [key, response] of Object.entries(responses)) {
-        const question = pump?.questions.get(key);
-        if (!question) continue;
-        pump?.questions.delete(key);
-        question.resolve(response as Result);
-      }
-      return {};
-    },
-  );
+  server.setRequestHandler('tasks/update', { params: updateParams }, (params, ctx) => {
+    if (!declaresExtension(server.getClientCapabilities())) throw needsExtension('tasks/update');
+    owner = ownerOf(ctx);
+    const pump = pumps.get(tasks.get(owner, params.taskId));
+    // The SDK lifts `inputResponses` off every 2026-07-28 request (the MRTR retry field) into the context.
+    const responses = params.inputResponses ?? ctx.mcpReq.inputResponses;
+    if (responses === undefined) {
+      throw new ProtocolError(
+        ProtocolErrorCode.InvalidParams,
+        'tasks/update: params.inputResponses is required',
+      );
+    }
+    // Responses to keys never asked, or already answered, are ignored (as the extension says).
+    for (const [key, response] of Object.entries(responses)) {
+      const question = pump?.questions.get(key);
+      if (!question) continue;
+      pump?.questions.delete(key);
+      question.resolve(response as Result);
+    }
+    return {};
+  });
 
   return {
     enter(ctx) {
