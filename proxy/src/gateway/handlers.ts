@@ -176,8 +176,7 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
       );
       if (asTask) return asTask;
       // A 2026-07-28 call is never task-augmented on the way to a 2025-era backend but by the above.
-      const { task: _hint, ...plain } = params;
-      const call = deps.kind === 'stateless' ? plain : params;
+      const call = modernTasks && 'task' in params ? { ...params, task: undefined } : params;
       const result = await forward(route.backend, 'tools/call', { ...call, name: route.name }, ctx);
       // A task-augmented call: the backend's task is recorded under an id of the proxy's.
       return params['task'] !== undefined && taskRelay ? taskRelay.created(route.backend, result) : result;
