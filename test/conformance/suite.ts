@@ -71,9 +71,32 @@ export async function runServerScenarios(
   set: RequirementSet,
   timeoutMs: number,
 ): Promise<Map<string, ScenarioResult>> {
+  return runSuite(suite, url, set === '2026-07-28' ? ['--requirements', '2026-07-28'] : [], timeoutMs);
+}
+
+/** Runs the named server scenarios against `url`, one after the other (extension scenarios are picked by name). */
+export async function runNamedScenarios(
+  suite: Suite,
+  url: string,
+  scenarios: readonly string[],
+  timeoutMs: number,
+): Promise<Map<string, ScenarioResult>> {
+  const results = new Map<string, ScenarioResult>();
+  for (const scenario of scenarios) {
+    for (const [name, result] of await runSuite(suite, url, ['--scenario', scenario], timeoutMs))
+      results.set(name, result);
+  }
+  return results;
+}
+
+async function runSuite(
+  suite: Suite,
+  url: string,
+  selection: string[],
+  timeoutMs: number,
+): Promise<Map<string, ScenarioResult>> {
   const out = mkdtempSync(join(tmpdir(), 'multi-mcp-conformance-'));
-  const args = [suite.cli, 'server', '--url', url, '-o', out];
-  if (set === '2026-07-28') args.push('--requirements', '2026-07-28');
+  const args = [suite.cli, 'server', '--url', url, '-o', out, ...selection];
   // Failing scenarios make the suite exit 1: the result files are the answer either way.
   await run(suite.node, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }).catch(
     (error: { code?: unknown; killed?: boolean }) => {

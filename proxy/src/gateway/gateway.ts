@@ -4,8 +4,6 @@ import type {
   ElicitResult,
   ElicitRequest,
   ListRootsResult,
-  LoggingMessageNotification,
-  ResourceUpdatedNotification,
 } from '@modelcontextprotocol/client';
 import type { Implementation, ServerNotifier } from '@modelcontextprotocol/server';
 import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
@@ -16,18 +14,24 @@ import type { Views } from '../catalog/view.js';
 import { viewIncludesBackend } from '../catalog/view.js';
 import type { Logger } from '../log.js';
 import { Field, errorMessage } from '../log.js';
-import type { Backend, BackendHooks } from '../registry/backend.js';
+import type { Backend, BackendHooks, BackendNotification } from '../registry/backend.js';
 import type { Registry } from '../registry/registry.js';
 import type { SessionServer } from './handlers.js';
 import { resubscribeOnReconnect } from './resubscribe.js';
 import type { RelayStats } from './relay-stats.js';
 import { watchResources } from './subscriptions.js';
 import { createInputBridge } from './bridge.js';
+import { createTaskTable } from './tasks.js';
+import { watchTaskStatus } from './tasks-status.js';
 
 /** How long a 2026-07-28 client has to answer an input_required round before the backend's call is cancelled. */
 const CONTINUATION_TTL_MS = 120_000;
 /** Each waiting continuation holds a backend call open: bounded like sessions are. */
 const MAX_CONTINUATIONS = 1000;
+/** However long a backend keeps a task, the proxy forgets its id after this. */
+const MAX_TASK_TTL_MS = 24 * 60 * 60 * 1000;
+/** Tasks one client (session or principal) may hold in the proxy's map. */
+const MAX_TASKS_PER_OWNER = 1000;
 import { createSessionServer } from './handlers.js';
 import type { Caller, Session, SessionKind } from './sessions.js';
 import { SessionTable, levelAllows } from './sessions.js';
@@ -85,7 +89,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   /** Each stateless handler's notifier, with the virtual server it serves (undefined = the whole catalog). */
   const notifiers = new Map<ServerNotifier, string | undefined>();
   const bridge = createInputBridge({ ttlMs: CONTINUATION_TTL_MS, maxOpen: MAX_CONTINUATIONS });
+  const tasks = createTaskTable({ maxTtlMs: MAX_TASK_TTL_MS, maxPerOwner: MAX_TASKS_PER_OWNER });
   const log = options.log;
+  const taskStatus = watchTaskStatus({ tasks, sessions, log });
   let registry: Registry | undefined;
   let catalog: CatalogStore | undefined;
   let views: Views | undefined;
@@ -120,7 +126,11 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
 
   const backendHooks: Omit<BackendHooks, 'changed'> = {
-    notification(backend, notification: LoggingMessageNotification | ResourceUpdatedNotification) {
+    notification(backend, notification: BackendNotification) {
+      if (notification.method === 'notifications/tasks/status') {
+        taskStatus.relay(backend.name, notification.params);
+        return;
+      }
       if (notification.method === 'notifications/resources/updated') {
         const uri = notification.params.uri;
         pushToSessions(
@@ -154,15 +164,18 @@ export function createGateway(options: GatewayOptions): Gateway {
       }
     },
     async createMessage(backend, request: CreateMessageRequest) {
-      const session = waitingSession(backend, request.method);
-      if ('ask' in session)
-        return session.ask(request.method, request.params) as Promise<CreateMessageResult>;
-      return session.server.createMessage(request.params);
+      const session =
+        taskStatus.answererFor(backend.name, request.params) ?? waitingSession(backend, request.method);
+      const params = taskStatus.relatedTask(backend.name, request.params);
+      if ('ask' in session) return session.ask(request.method, params) as Promise<CreateMessageResult>;
+      return session.server.createMessage(params);
     },
     async elicit(backend, request: ElicitRequest) {
-      const session = waitingSession(backend, request.method);
-      if ('ask' in session) return session.ask(request.method, request.params) as Promise<ElicitResult>;
-      return session.server.elicitInput(request.params);
+      const session =
+        taskStatus.answererFor(backend.name, request.params) ?? waitingSession(backend, request.method);
+      const params = taskStatus.relatedTask(backend.name, request.params);
+      if ('ask' in session) return session.ask(request.method, params) as Promise<ElicitResult>;
+      return session.server.elicitInput(params);
     },
     async listRoots(backend): Promise<ListRootsResult> {
       // Many backends ask right after connecting, before any call: the only client's roots
@@ -199,13 +212,17 @@ export function createGateway(options: GatewayOptions): Gateway {
       serverInfo: options.serverInfo,
       instructions: options.instructions,
       ready: options.ready,
+      settled: () => settled,
       log,
       stats: options.stats,
+      tasks,
     });
   };
 
   // Keyed by virtual server name (undefined: the whole catalog). A removed view's relay stays,
   // serving an empty selection: as many entries as names ever served, no more.
+  let settled = false;
+  void options.ready.then(() => (settled = true));
   const statelessRelays = new Map<string | undefined, SessionServer>();
 
   return {
@@ -239,6 +256,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       views = v;
       // createProxy builds the catalog (and its registry listener) before attaching, so this runs after it.
       resubscribeOnReconnect({ registry: r, catalog: c, sessions, log });
+      taskStatus.watchBackends(r);
       // The whole catalog's clients hear of every change; a virtual server's only of changes to its view.
       const announce = (
         change: { tools: boolean; prompts: boolean; resources: boolean },

@@ -25,6 +25,9 @@ import { unsubscribeBackendIfUnused } from './subscriptions.js';
 import type { InputBridge } from './bridge.js';
 import { MRTR_METHODS } from './bridge.js';
 import { fulfilInputRounds, isInputRequired } from './input-rounds.js';
+import type { TaskTable } from './tasks.js';
+import { createTaskRelay } from './tasks-relay.js';
+import { MODERN_TASKS_CAPABILITY, registerModernTasks } from './tasks-modern.js';
 
 export interface SessionServerDeps {
   kind: SessionKind;
@@ -34,6 +37,8 @@ export interface SessionServerDeps {
   serverInfo: Implementation;
   instructions: string | undefined;
   ready: Promise<void>;
+  /** Whether `ready` has resolved, for decisions that cannot wait for it. */
+  settled: () => boolean;
   log: Logger;
   stats: RelayStats;
   /** For 2026-07-28 calls: backend requests become input_required rounds (bridge.ts). */
@@ -45,7 +50,12 @@ export interface SessionServerDeps {
     /** The view's selection of a catalog built for this client (its private lists). */
     narrow: (catalog: Catalog) => Catalog;
   };
+  /** The proxy's task ids and who owns them (tasks.ts). */
+  tasks: TaskTable;
 }
+
+/** What the proxy serves of the 2025-11-25 tasks utility, whichever backends support it (see tasks-relay.ts). */
+const SESSION_TASKS_CAPABILITY = { list: {}, cancel: {}, requests: { tools: { call: {} } } };
 
 type Params = Record<string, unknown>;
 
@@ -68,7 +78,8 @@ export interface SessionServer {
   relayedFor: (method: string) => RelayHandler | undefined;
   /**
    * Serves one relayed 2026-07-28 call as the `Server` would (MRTR methods through the input
-   * bridge), for a front door that answers it without one; undefined for other methods.
+   * bridge), for a front door that answers it without one; undefined for other methods and for
+   * calls only the `Server` can serve (a tool that may run as a task).
    */
   relayModern: (method: string, call: ModernCall, ctx: RelayContext) => Promise<Result> | undefined;
 }
@@ -101,6 +112,9 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
       resources: { subscribe: true, listChanged: true },
       completions: {},
       logging: {},
+      ...(deps.kind === 'stateless'
+        ? { extensions: MODERN_TASKS_CAPABILITY }
+        : { tasks: SESSION_TASKS_CAPABILITY }),
     },
     ...(deps.instructions !== undefined && { instructions: deps.instructions }),
   });
@@ -112,6 +126,7 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     session = registered;
     server.onclose = () => {
       deps.sessions.delete(registered);
+      deps.tasks.dropOwner(registered.id);
       for (const uri of registered.subscriptions) void unsubscribeIfUnused(uri);
     };
   }
@@ -256,7 +271,18 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
         const withheld = snapshot.withheld.get(name);
         throw withheld ? withheldTool(withheld) : unknownName('tool', name);
       }
-      return forward(route.backend, 'tools/call', { ...params, name: route.name }, ctx);
+      const asTask = modernTasks?.callTool(
+        route.backend,
+        { ...params, name: route.name },
+        taskSupportOf(route),
+        ctx,
+      );
+      if (asTask) return asTask;
+      // A 2026-07-28 call is never task-augmented on the way to a 2025-era backend but by the above.
+      const call = modernTasks && 'task' in params ? { ...params, task: undefined } : params;
+      const result = await forward(route.backend, 'tools/call', { ...call, name: route.name }, ctx);
+      // A task-augmented call: the backend's task is recorded under an id of the proxy's.
+      return params['task'] !== undefined && taskRelay ? taskRelay.created(route.backend, result) : result;
     },
     'prompts/get': async (params, ctx) => {
       const name = stringParam(params, 'name', 'prompts/get');
@@ -321,6 +347,34 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
             : undefined;
     return owner === undefined ? undefined : registry.get(owner);
   };
+  const connectionOf = (name: string): object | undefined => {
+    const backend = registry.get(name);
+    return backend?.state === 'ready' ? backend.connection() : undefined;
+  };
+  const taskRelay =
+    session &&
+    createTaskRelay({
+      tasks: deps.tasks,
+      owner: () => session.id,
+      call: (backend, method, params, ctx) => forward(backend, method, params, ctx),
+      connectionOf,
+    });
+  if (taskRelay) Object.assign(relayed, taskRelay.handlers);
+  const modernTasks =
+    deps.kind === 'stateless'
+      ? registerModernTasks({
+          server,
+          tasks: deps.tasks,
+          call: forward,
+          connectionOf,
+          relayContextOf,
+          withCaller: (caller, backend, work) =>
+            deps.sessions.withCaller(caller, () => tracked(caller, backend, work)),
+        })
+      : undefined;
+  /** What the backend says of running its tool as a task (`execution.taskSupport`). */
+  const taskSupportOf = (route: { backend: string; name: string }): unknown =>
+    registry.get(route.backend)?.lists.tools.find((t) => t.name === route.name)?.execution?.taskSupport;
 
   // Own keys only: a method named "constructor" must not find Object's.
   const relayedFor = (method: string): RelayHandler | undefined =>
@@ -373,7 +427,27 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     );
   };
 
+  /**
+   * Whether a 2026-07-28 call may be answered without the SDK's per-request `Server`. Not a call
+   * that may become a task: the tasks extension reads the caller's capabilities and owner from
+   * that `Server` and its context (tasks-modern.ts), which the shared relay does not have. Until
+   * the startup backends settled the catalog cannot tell, so those calls go the SDK's way too.
+   */
+  const takesDirect = (method: string, params: Params): boolean => {
+    if (!modernTasks || method !== 'tools/call') return true;
+    const name = params['name'];
+    if (!deps.settled()) return false;
+    if (typeof name !== 'string') return true;
+    const snapshot = deps.view ? deps.view.select(clientEra) : catalog.current(clientEra);
+    const route = snapshot.toolRoutes.get(name);
+    const support = route && taskSupportOf(route);
+    return support !== 'required' && support !== 'optional';
+  };
+  const relayDirect = (method: string, call: ModernCall, ctx: RelayContext): Promise<Result> | undefined =>
+    takesDirect(method, call.params) ? relayModern(method, call, ctx) : undefined;
+
   server.fallbackRequestHandler = async (request, ctx) => {
+    modernTasks?.enter(ctx);
     const served = relayModern(
       request.method,
       {
@@ -439,5 +513,5 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     return {};
   });
 
-  return { server, relayedFor, relayModern };
+  return { server, relayedFor, relayModern: relayDirect };
 }

@@ -3,6 +3,7 @@ import type { RequestHandler, Response } from 'express';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
 import { z } from 'zod';
+import type { AuthInfo } from '@modelcontextprotocol/server';
 import type { Logger } from '../log.js';
 import { Field, errorMessage } from '../log.js';
 import { requestId, RpcCode, sendRpcError } from './respond.js';
@@ -309,6 +310,14 @@ export function oauthGuard(server: ResourceServer, log: Logger): RequestHandler 
     }
     if (verdict.ok) {
       res.locals[PRINCIPAL] = verdict.principal;
+      // Stateless (2026-07-28) handlers see the principal as the SDK's authInfo (toNodeHandler
+      // passes `req.auth` on): it owns the tasks they create. The token itself stays here.
+      (req as { auth?: AuthInfo }).auth = {
+        token: '',
+        clientId: verdict.principal.subject,
+        scopes: [],
+        extra: { principal: verdict.principal.key },
+      };
       next();
       return;
     }

@@ -58,15 +58,22 @@ const MIN_RELIST_MS = 1_000;
 /** A listen stream the backend dropped is opened again after this long. */
 const RELISTEN_DELAY_MS = 1_000;
 
+/** A backend's task status change (2025-11-25 tasks): relayed to the client that owns the task. */
+export interface TaskStatusNotification {
+  method: 'notifications/tasks/status';
+  params: Record<string, unknown>;
+}
+
+/** What a backend pushes that belongs to client sessions. */
+export type BackendNotification =
+  LoggingMessageNotification | ResourceUpdatedNotification | TaskStatusNotification;
+
 /** How a backend reaches the rest of the proxy; wired once by the registry. */
 export interface BackendHooks {
   /** State or lists changed: the catalog must be rebuilt. */
   changed(backend: Backend): void;
-  /** Notifications that belong to client sessions (logging, resource updates). */
-  notification(
-    backend: Backend,
-    notification: LoggingMessageNotification | ResourceUpdatedNotification,
-  ): void;
+  /** Notifications that belong to client sessions (logging, resource updates, task status). */
+  notification(backend: Backend, notification: BackendNotification): void;
   /**
    * A modern backend announced a change of a `private` list whose copy the proxy holds did not
    * change: the lists some clients are shown may have, so clients are told (the catalog alone
@@ -500,6 +507,11 @@ export class Backend {
     if (!isTwin)
       client.setNotificationHandler('notifications/resources/updated', (n) => hooks.notification(this, n));
     client.setNotificationHandler('notifications/message', (n) => hooks.notification(this, n));
+    // The v2 client has no typed handler for this 2025-11-25 notification: it lands here.
+    client.fallbackNotificationHandler = async (n) => {
+      if (n.method === 'notifications/tasks/status' && n.params)
+        hooks.notification(this, { method: n.method, params: { ...n.params } });
+    };
     client.setRequestHandler('roots/list', () => hooks.listRoots(this));
     client.setRequestHandler(
       'sampling/createMessage',
