@@ -1,4 +1,3 @@
-import type { Request } from 'express';
 import { z } from 'zod';
 import type { ToolEntry } from '../catalog/catalog.js';
 import { definitionHash } from '../catalog/definition.js';
@@ -8,6 +7,7 @@ import type { Logger } from '../log.js';
 import { Field } from '../log.js';
 import type { Proxy } from '../proxy.js';
 import type { Backend } from '../registry/backend.js';
+import { RequestError } from './admin-requests.js';
 
 // Pinned tool definitions on the admin API: per-tool hashes in every backend status, and
 // `POST /mcp_servers/{name}/pins` to approve definitions (a new pin un-quarantines a tool).
@@ -59,16 +59,6 @@ export const ApprovePinsSchema = z
     error: 'send "pins" ({"<tool>": "sha256:…"}) and/or "approveCurrent" (["<tool>", …])',
   });
 
-export class PinRequestError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly issues?: string[],
-  ) {
-    super(message);
-  }
-}
-
 export interface Approved {
   tool: string;
   hash: string;
@@ -77,12 +67,12 @@ export interface Approved {
   matchesCurrent: boolean;
 }
 
-/** Validates and records an approval; throws PinRequestError/ConfigError with what to fix. */
+/** Validates and records an approval; throws RequestError/ConfigError with what to fix. */
 export function approvePins(proxy: Proxy, backend: Backend, body: unknown, log: Logger): Approved[] {
   const parsed = ApprovePinsSchema.safeParse(body, { reportInput: true });
   if (!parsed.success) throw new ConfigError('invalid pins request body', formatZodIssues(parsed.error, ''));
   if (backend.state !== 'ready') {
-    throw new PinRequestError(
+    throw new RequestError(
       409,
       `backend "${backend.name}" is ${backend.state}: its tools are unknown until it is ready; try again then`,
     );
@@ -103,14 +93,14 @@ export function approvePins(proxy: Proxy, backend: Backend, body: unknown, log: 
     const current = listed.get(tool);
     if (check(`approveCurrent[${i}]`, tool) && current) requested[tool] = definitionHash(current);
   });
-  if (issues.length > 0) throw new PinRequestError(400, 'cannot approve pins', issues);
+  if (issues.length > 0) throw new RequestError(400, 'cannot approve pins', issues);
   // GitOps owns a pin written in the spec: an API call must not quietly outrank a reviewed change.
   const specPins = backend.spec.tools?.pins ?? {};
   const owned = Object.keys(requested).filter(
     (tool) => specPins[tool] !== undefined && specPins[tool] !== requested[tool],
   );
   if (owned.length > 0) {
-    throw new PinRequestError(
+    throw new RequestError(
       409,
       `the pin of ${owned.map((t) => `"${t}"`).join(', ')} is set in backend "${backend.name}"'s definition ` +
         `(owner "${backend.owner}"), which wins over approvals; change tools.pins there (spec.tools.pins for an McpServer)`,
@@ -138,12 +128,5 @@ export function approvePins(proxy: Proxy, backend: Backend, body: unknown, log: 
   return approved;
 }
 
-export function requestBody(req: Request): unknown {
-  if (req.body === undefined) {
-    throw new PinRequestError(
-      400,
-      'missing JSON body: send {"approveCurrent": ["<tool>"]} or {"pins": {"<tool>": "sha256:…"}} with Content-Type: application/json',
-    );
-  }
-  return req.body;
-}
+/** What `POST /mcp_servers/{name}/pins` takes, for the error a caller without a body gets. */
+export const PIN_BODY_SHAPE = '{"approveCurrent": ["<tool>"]} or {"pins": {"<tool>": "sha256:…"}}';

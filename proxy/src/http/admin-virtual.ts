@@ -5,33 +5,26 @@ import { ConfigError, formatZodIssues } from '../config/errors.js';
 import type { VirtualServerSpec } from '../config/virtual.js';
 import { VirtualServerNameSchema, VirtualServerSpecSchema, VirtualServersSchema } from '../config/virtual.js';
 import type { VirtualServerEntry } from '../catalog/virtual-servers.js';
-import { VirtualServerOwnershipError } from '../catalog/virtual-servers.js';
 import type { Logger } from '../log.js';
-import { Field, errorMessage } from '../log.js';
+import { Field } from '../log.js';
 import type { Proxy } from '../proxy.js';
-import { DEFAULT_API_OWNER, OWNER_HEADER } from './admin.js';
-import { sendError } from './respond.js';
-
-const OwnerSchema = z
-  .string()
-  .regex(/^[\x21-\x7e]{1,128}$/, 'an owner is 1–128 visible ASCII characters without spaces');
+import {
+  OWNER_HEADER,
+  OwnerSchema,
+  RequestError,
+  RevisionSchema,
+  answerError,
+  nameFrom,
+  ownerFrom,
+  requireBody,
+} from './admin-requests.js';
 
 /** `PUT /virtual_servers`: the complete set of one owner's virtual servers (the operator's sync). */
 const SyncBodySchema = z.strictObject({
   owner: OwnerSchema,
-  revision: z.string().max(256, 'revision is at most 256 characters').optional(),
+  revision: RevisionSchema.optional(),
   virtualServers: VirtualServersSchema,
 });
-
-class RequestError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly issues?: string[],
-  ) {
-    super(message);
-  }
-}
 
 /** How a virtual server looks to an operator: its definition, where it is served and what it shows now. */
 export interface VirtualServerStatus {
@@ -75,36 +68,6 @@ function warningsFor(proxy: Proxy, name: string, spec: VirtualServerSpec): strin
   );
 }
 
-function ownerFrom(req: Request): string {
-  const header = req.headers[OWNER_HEADER];
-  const raw = Array.isArray(header) ? header[0] : header;
-  if (raw === undefined) return DEFAULT_API_OWNER;
-  const parsed = OwnerSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new RequestError(400, `invalid X-Multi-MCP-Owner header ${JSON.stringify(raw)}`, [
-      `X-Multi-MCP-Owner: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
-    ]);
-  }
-  return parsed.data;
-}
-
-function nameFrom(req: Request): string {
-  const name = String(req.params['name'] ?? '');
-  const parsed = VirtualServerNameSchema.safeParse(name);
-  if (!parsed.success) {
-    throw new RequestError(400, `invalid virtual server name ${JSON.stringify(name)}`, [
-      `name: ${parsed.error.issues[0]?.message ?? 'invalid'}, got ${JSON.stringify(name)}`,
-    ]);
-  }
-  return parsed.data;
-}
-
-function bodyOf(req: Request, shape: string): unknown {
-  if (req.body === undefined)
-    throw new RequestError(400, `missing JSON body: send ${shape} with Content-Type: application/json`);
-  return req.body;
-}
-
 function notFound(name: string): RequestError {
   return new RequestError(
     404,
@@ -143,7 +106,7 @@ export function createVirtualServerRouter(proxy: Proxy, log: Logger, guards: Req
     '/virtual_servers',
     ...guards,
     handle((req, res) => {
-      const parsed = SyncBodySchema.safeParse(bodyOf(req, '{"owner", "revision", "virtualServers"}'), {
+      const parsed = SyncBodySchema.safeParse(requireBody(req, '{"owner", "revision", "virtualServers"}'), {
         reportInput: true,
       });
       if (!parsed.success)
@@ -168,7 +131,7 @@ export function createVirtualServerRouter(proxy: Proxy, log: Logger, guards: Req
     '/virtual_servers/:name',
     ...guards,
     handle((req, res) => {
-      const name = nameFrom(req);
+      const name = nameFrom(req, VirtualServerNameSchema, 'virtual server');
       const entry = virtualServers.get(name);
       if (!entry) throw notFound(name);
       res.json(virtualServerStatus(proxy, entry));
@@ -179,10 +142,10 @@ export function createVirtualServerRouter(proxy: Proxy, log: Logger, guards: Req
     '/virtual_servers/:name',
     ...guards,
     handle((req, res) => {
-      const name = nameFrom(req);
+      const name = nameFrom(req, VirtualServerNameSchema, 'virtual server');
       const owner = ownerFrom(req);
       const parsed = VirtualServerSpecSchema.safeParse(
-        bodyOf(req, '{"backends": […], "tools": {"include": […]}, "scopes": […], "claims": {…}}'),
+        requireBody(req, '{"backends": […], "tools": {"include": […]}, "scopes": […], "claims": {…}}'),
         { reportInput: true },
       );
       if (!parsed.success)
@@ -202,7 +165,7 @@ export function createVirtualServerRouter(proxy: Proxy, log: Logger, guards: Req
     '/virtual_servers/:name',
     ...guards,
     handle((req, res) => {
-      const name = nameFrom(req);
+      const name = nameFrom(req, VirtualServerNameSchema, 'virtual server');
       const owner = req.headers[OWNER_HEADER] === undefined ? undefined : ownerFrom(req);
       if (!virtualServers.remove(name, owner)) throw notFound(name);
       res.json({ removed: name });
@@ -210,17 +173,4 @@ export function createVirtualServerRouter(proxy: Proxy, log: Logger, guards: Req
   );
 
   return router;
-}
-
-function answerError(res: Response, error: unknown, log: Logger): void {
-  if (error instanceof RequestError) return sendError(res, error.status, error.message, error.issues);
-  if (error instanceof ConfigError) return sendError(res, 400, error.summary, error.issues);
-  if (error instanceof VirtualServerOwnershipError)
-    return sendError(
-      res,
-      409,
-      `${error.message}; change it where "${error.owner}" defines it, or use another name`,
-    );
-  log.error('admin request failed', { [Field.error]: errorMessage(error) });
-  sendError(res, 500, `internal error: ${errorMessage(error)}`);
 }

@@ -11,7 +11,7 @@ import {
   parseMcpJson,
 } from '../config/index.js';
 import type { Logger } from '../log.js';
-import { Field, errorMessage } from '../log.js';
+import { Field } from '../log.js';
 import type { Proxy } from '../proxy.js';
 import type { Backend } from '../registry/backend.js';
 import { OwnershipError } from '../registry/registry.js';
@@ -19,21 +19,24 @@ import type { SyncResult } from '../registry/registry.js';
 import type { CommandPolicy } from './allow-command.js';
 import { anyCommand } from './allow-command.js';
 import type { ToolDefinitionStatus } from './admin-pins.js';
-import { PinRequestError, approvePins, requestBody, toolDefinitionsOf } from './admin-pins.js';
-import { sendError } from './respond.js';
+import { PIN_BODY_SHAPE, approvePins, toolDefinitionsOf } from './admin-pins.js';
+import {
+  OWNER_HEADER,
+  OwnerSchema,
+  RequestError,
+  RevisionSchema,
+  answerError,
+  nameFrom,
+  ownerFrom,
+  requireBody,
+} from './admin-requests.js';
 
-/** Owner of backends added through the admin API when the caller names none. */
-export const DEFAULT_API_OWNER = 'api';
-export const OWNER_HEADER = 'x-multi-mcp-owner';
-
-const OwnerSchema = z
-  .string()
-  .regex(/^[\x21-\x7e]{1,128}$/, 'an owner is 1–128 visible ASCII characters without spaces');
+export { DEFAULT_API_OWNER, OWNER_HEADER } from './admin-requests.js';
 
 /** `PUT /mcp_servers`: the complete set of one owner's backends (the specs are checked by the config module). */
 const SyncBodySchema = z.strictObject({
   owner: OwnerSchema,
-  revision: z.string().max(256, 'revision is at most 256 characters').optional(),
+  revision: RevisionSchema.optional(),
   mcpServers: z.unknown(),
 });
 
@@ -104,47 +107,6 @@ export function backendStatus(proxy: Proxy, backend: Backend): BackendStatus {
     drifted: toolDefinitions.filter((t) => t.state === 'drifted').map((t) => t.name),
     spec: redactSpec(backend.spec),
   };
-}
-
-class RequestError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly issues?: string[],
-  ) {
-    super(message);
-  }
-}
-
-function ownerFrom(req: Request): string {
-  const header = req.headers[OWNER_HEADER];
-  const raw = Array.isArray(header) ? header[0] : header;
-  if (raw === undefined) return DEFAULT_API_OWNER;
-  const parsed = OwnerSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new RequestError(400, `invalid X-Multi-MCP-Owner header ${JSON.stringify(raw)}`, [
-      `X-Multi-MCP-Owner: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
-    ]);
-  }
-  return parsed.data;
-}
-
-function nameFrom(req: Request): string {
-  const name = String(req.params['name'] ?? '');
-  const parsed = BackendNameSchema.safeParse(name);
-  if (!parsed.success) {
-    throw new RequestError(400, `invalid backend name ${JSON.stringify(name)}`, [
-      `name: ${parsed.error.issues[0]?.message ?? 'invalid'}, got ${JSON.stringify(name)}`,
-    ]);
-  }
-  return parsed.data;
-}
-
-function requireBody(req: Request, shape: string): unknown {
-  if (req.body === undefined) {
-    throw new RequestError(400, `missing JSON body: send ${shape} with Content-Type: application/json`);
-  }
-  return req.body;
 }
 
 export interface AdminRouterOptions {
@@ -256,7 +218,7 @@ export function createAdminRouter(
     '/mcp_servers/:name',
     ...guards,
     handle((req, res) => {
-      const name = nameFrom(req);
+      const name = nameFrom(req, BackendNameSchema, 'backend');
       const backend = registry.get(name);
       if (!backend) throw notFound(name);
       res.json(backendStatus(proxy, backend));
@@ -267,7 +229,7 @@ export function createAdminRouter(
     '/mcp_servers/:name/pins',
     ...guards,
     handle((req, res) => {
-      const name = nameFrom(req);
+      const name = nameFrom(req, BackendNameSchema, 'backend');
       const backend = registry.get(name);
       if (!backend) throw notFound(name);
       res.json({ name, policy: proxy.pins.policy, tools: toolDefinitionsOf(proxy, name) });
@@ -278,10 +240,10 @@ export function createAdminRouter(
     '/mcp_servers/:name/pins',
     ...guards,
     handle((req, res) => {
-      const name = nameFrom(req);
+      const name = nameFrom(req, BackendNameSchema, 'backend');
       const backend = registry.get(name);
       if (!backend) throw notFound(name);
-      const approved = approvePins(proxy, backend, requestBody(req), adminLog);
+      const approved = approvePins(proxy, backend, requireBody(req, PIN_BODY_SHAPE), adminLog);
       res.json({ name, approved, tools: toolDefinitionsOf(proxy, name) });
     }),
   );
@@ -290,7 +252,7 @@ export function createAdminRouter(
     '/mcp_servers/:name',
     ...guards,
     handle(async (req, res) => {
-      const name = nameFrom(req);
+      const name = nameFrom(req, BackendNameSchema, 'backend');
       const owner = ownerFrom(req);
       const spec = parseBackendSpec(
         requireBody(req, 'one backend definition ({"command": …} or {"url": …})'),
@@ -311,7 +273,7 @@ export function createAdminRouter(
     '/mcp_servers/:name',
     ...guards,
     handle(async (req, res) => {
-      const name = nameFrom(req);
+      const name = nameFrom(req, BackendNameSchema, 'backend');
       const owner = req.headers[OWNER_HEADER] === undefined ? undefined : ownerFrom(req);
       if (!(await registry.remove(name, owner))) throw notFound(name);
       res.json({ removed: name, message: `Server '${name}' removed` });
@@ -364,20 +326,4 @@ function countsOf(result: SyncResult): Record<keyof SyncResult, number> {
     unchanged: result.unchanged.length,
     removed: result.removed.length,
   };
-}
-
-function answerError(res: Response, error: unknown, log: Logger): void {
-  if (error instanceof RequestError || error instanceof PinRequestError) {
-    return sendError(res, error.status, error.message, error.issues);
-  }
-  if (error instanceof ConfigError) return sendError(res, 400, error.summary, error.issues);
-  if (error instanceof OwnershipError) {
-    return sendError(
-      res,
-      409,
-      `${error.message}; change it where "${error.owner}" defines it, or use another name`,
-    );
-  }
-  log.error('admin request failed', { [Field.error]: errorMessage(error) });
-  sendError(res, 500, `internal error: ${errorMessage(error)}`);
 }
