@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,10 +18,12 @@ for (const file of buildContext(repoRoot)) {
   cpSync(join(repoRoot, file), join(context, file));
 }
 const replays: Replay[] = [];
-afterAll(() => {
-  rmSync(context, { recursive: true, force: true });
-  for (const r of replays) for (const dir of r.dirs.values()) rmSync(dir, { recursive: true, force: true });
-});
+// The replays hold whole node_modules trees: removed asynchronously (a synchronous rm of them
+// blocks the worker long enough for vitest's own RPC to time out on a loaded machine).
+afterAll(async () => {
+  const dirs = [context, ...replays.flatMap((r) => [...r.dirs.values()])];
+  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+}, 180_000);
 
 const dockerfile = (name: string) => parseDockerfile(readFileSync(join(repoRoot, name), 'utf8'));
 const node = (cwd: string, args: string[]) => execFileSync(process.execPath, args, { cwd, encoding: 'utf8' });
