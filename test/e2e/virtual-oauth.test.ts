@@ -135,6 +135,20 @@ describe('virtual servers with OAuth', () => {
     expect((await post('/mcp/scoped', undefined, INITIALIZE)).status).toBe(401);
     // The same token is fine where no scope is asked for.
     expect((await post('/mcp', token, INITIALIZE)).status).toBe(200);
+    // Refusals are counted per virtual server (401 and 403 alike); an undefined name never is.
+    await post('/mcp/nope', token, INITIALIZE);
+    const metrics = await (await fetch(`${proxy.url}/metrics`)).text();
+    const series = 'multi_mcp_virtual_server_http_requests_total{virtual_server="scoped",method="POST"';
+    const count = (status: number): number =>
+      Number(
+        metrics
+          .split('\n')
+          .find((l) => l.startsWith(`${series},status="${status}"} `))
+          ?.split(' ')[1],
+      );
+    expect(count(403)).toBeGreaterThanOrEqual(1);
+    expect(count(401)).toBeGreaterThanOrEqual(1);
+    expect(metrics).not.toContain('virtual_server="nope"');
   });
 
   it('serves a token with the scopes, and checks every request of the session, not just the first', async () => {

@@ -185,11 +185,14 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
             send({ ...forwarded, inputResponses, ...(requestState !== undefined && { requestState }) }),
         });
       }
-      deps.stats.record(backend.name, method, outcomeOf(result), (performance.now() - started) / 1000);
+      const outcome = outcomeOf(result);
+      deps.stats.record(backend.name, method, outcome, (performance.now() - started) / 1000);
+      if (deps.view) deps.stats.recordView(deps.view.name, method, outcome);
       return result;
     } catch (error) {
       const outcome = failureOutcome(error, ctx.signal);
       deps.stats.record(backend.name, method, outcome, (performance.now() - started) / 1000);
+      if (deps.view) deps.stats.recordView(deps.view.name, method, outcome);
       const clientError = toClientError(error, backend.name, method);
       // A timeout is the backend's fault and worth an operator's attention; the rest are
       // answers the client already gets (and the backend's own failures are logged where they happen).

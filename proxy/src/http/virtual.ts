@@ -7,6 +7,7 @@ import type { Proxy } from '../proxy.js';
 import type { McpRoute, McpRouteOptions } from './mcp.js';
 import { createMcpRoute } from './mcp.js';
 import type { ResourceServer } from './oauth.js';
+import { VIRTUAL_SERVER_LOCAL } from './metrics.js';
 import { oauthGuard, tokenOf } from './oauth.js';
 import { requestId, RpcCode, sendRpcError } from './respond.js';
 import type { SseRoutes } from './sse.js';
@@ -159,6 +160,12 @@ export function mountVirtualServers(app: Express, options: VirtualRouteOptions):
     }
   });
 
+  // Before the OAuth guard, so refusals are counted per view too (metrics.ts); defined names only.
+  const label: RequestHandler = (req, res, next) => {
+    const name = String(req.params['name'] ?? '');
+    if (proxy.virtualServers.get(name)) res.locals[VIRTUAL_SERVER_LOCAL] = name;
+    next();
+  };
   const access: RequestHandler = (req, res, next) => {
     const name = String(req.params['name'] ?? '');
     const entry = proxy.virtualServers.get(name);
@@ -182,10 +189,10 @@ export function mountVirtualServers(app: Express, options: VirtualRouteOptions):
       sendRpcError(res, refused.status, RpcCode.refused, refused.message, requestId(req.body));
       return;
     }
-    res.locals['virtualServer'] = name;
+    res.locals[VIRTUAL_SERVER_LOCAL] = name;
     next();
   };
-  const nameOf = (res: Response): string => res.locals['virtualServer'] as string;
+  const nameOf = (res: Response): string => res.locals[VIRTUAL_SERVER_LOCAL] as string;
   // A refused token at a defined virtual server is pointed at that view's metadata (its scopes).
   const resourceServer = options.resourceServer;
   const auth: RequestHandler[] = resourceServer
@@ -197,13 +204,13 @@ export function mountVirtualServers(app: Express, options: VirtualRouteOptions):
       ]
     : [];
 
-  app.all('/mcp/:name', ...options.origin, ...auth, access, ...options.body, (req, res, next) =>
+  app.all('/mcp/:name', label, ...options.origin, ...auth, access, ...options.body, (req, res, next) =>
     routesOf(nameOf(res)).mcp.handle(req, res, next),
   );
-  app.get('/sse/:name', ...options.origin, ...auth, access, (req, res, next) =>
+  app.get('/sse/:name', label, ...options.origin, ...auth, access, (req, res, next) =>
     routesOf(nameOf(res)).sse.stream(req, res, next),
   );
-  app.all('/messages/:name', ...options.origin, ...auth, access, ...options.body, (req, res, next) =>
+  app.all('/messages/:name', label, ...options.origin, ...auth, access, ...options.body, (req, res, next) =>
     routesOf(nameOf(res)).sse.messages(req, res, next),
   );
 

@@ -1,0 +1,61 @@
+import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as V1HttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Harness } from './testing.js';
+import { fixtureServer, startHarness } from './testing.js';
+
+// Requests counted per virtual server, with a real backend and a real client at /mcp/<name>:
+// the label takes only defined names, and a removed view's series go with it.
+
+describe('per virtual server metrics', () => {
+  let h: Harness;
+  let client: V1Client;
+
+  beforeAll(async () => {
+    h = await startHarness();
+    await h.call('PUT', '/mcp_servers/calc', fixtureServer('calculator.ts'));
+    expect((await h.call('PUT', '/virtual_servers/team', { backends: ['calc'] })).status).toBeLessThan(300);
+    await h.proxy.markReadyWhenSettled(20_000);
+    client = new V1Client({ name: 'view-metrics', version: '1.0.0' });
+    await client.connect(new V1HttpTransport(new URL(`${h.url}/mcp/team`)));
+  }, 30_000);
+  afterAll(async () => {
+    await client?.close();
+    await h?.close();
+  });
+
+  const scrape = async (): Promise<string> => (await h.call('GET', '/metrics')).text();
+
+  it('counts relayed requests and HTTP requests by virtual server, never an undefined name', async () => {
+    await client.callTool({ name: 'calc__add', arguments: { a: 1, b: 2 } });
+    await client.callTool({ name: 'calc__divide', arguments: { a: 1, b: 0 } });
+    // Through the whole catalog: not counted for the view.
+    const whole = new V1Client({ name: 'whole', version: '1.0.0' });
+    await whole.connect(new V1HttpTransport(new URL(`${h.url}/mcp`)));
+    await whole.callTool({ name: 'calc__add', arguments: { a: 1, b: 2 } });
+    await whole.close();
+    expect((await h.call('POST', '/mcp/nope', {})).status).toBe(404);
+
+    const text = await scrape();
+    const relayed =
+      'multi_mcp_virtual_server_relayed_requests_total{virtual_server="team",method="tools/call"';
+    expect(text).toContain(`${relayed},outcome="ok"} 1\n`);
+    const divided = text.includes(`${relayed},outcome="tool_error"} 1\n`);
+    const failed = text.includes(`${relayed},outcome="protocol_error"} 1\n`);
+    expect(divided || failed).toBe(true);
+    const posts =
+      /multi_mcp_virtual_server_http_requests_total\{virtual_server="team",method="POST",status="200"\} (\d+)/.exec(
+        text,
+      );
+    // initialize and the two calls (notifications/initialized is a 202).
+    expect(Number(posts?.[1])).toBe(3);
+    expect(text).not.toContain('virtual_server="nope"');
+  });
+
+  it('drops a removed virtual server’s series', async () => {
+    expect((await h.call('DELETE', '/virtual_servers/team')).status).toBeLessThan(300);
+    const text = await scrape();
+    expect(text).not.toContain('virtual_server="team"');
+    expect(text).toContain('# TYPE multi_mcp_virtual_server_relayed_requests_total counter');
+  });
+});
