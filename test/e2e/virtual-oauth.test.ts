@@ -107,6 +107,10 @@ describe('virtual servers with OAuth', () => {
     const garbage = await post('/mcp/scoped', 'not-a-jwt', INITIALIZE);
     expect(garbage.status).toBe(401);
     expect(garbage.headers.get('www-authenticate')).toContain(viewMetadata);
+    const sse = await fetch(`${proxy.url}/sse/scoped`, { headers: { accept: 'text/event-stream' } });
+    expect(sse.status).toBe(401);
+    expect(sse.headers.get('www-authenticate')).toBe(`Bearer ${viewMetadata}`);
+    await sse.body?.cancel();
     const narrow = await post('/mcp/scoped', await as.token('alice', audience), INITIALIZE);
     expect(narrow.status).toBe(403);
     expect(narrow.headers.get('www-authenticate')).toContain(viewMetadata);

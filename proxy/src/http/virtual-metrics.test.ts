@@ -29,6 +29,31 @@ describe('per virtual server metrics', () => {
   it('counts relayed requests and HTTP requests by virtual server, never an undefined name', async () => {
     await client.callTool({ name: 'calc__add', arguments: { a: 1, b: 2 } });
     await client.callTool({ name: 'calc__divide', arguments: { a: 1, b: 0 } });
+    // A stateless 2026-07-28 call at the view's endpoint is the view's too.
+    const modern = await fetch(`${h.url}/mcp/team`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2026-07-28',
+        'mcp-method': 'tools/call',
+        'mcp-name': 'calc__add',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: {
+          name: 'calc__add',
+          arguments: { a: 2, b: 2 },
+          _meta: {
+            'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+            'io.modelcontextprotocol/clientCapabilities': {},
+          },
+        },
+      }),
+    });
+    expect(await modern.text()).toContain('"result"');
     // Through the whole catalog: not counted for the view.
     const whole = new V1Client({ name: 'whole', version: '1.0.0' });
     await whole.connect(new V1HttpTransport(new URL(`${h.url}/mcp`)));
@@ -39,7 +64,7 @@ describe('per virtual server metrics', () => {
     const text = await scrape();
     const relayed =
       'multi_mcp_virtual_server_relayed_requests_total{virtual_server="team",method="tools/call"';
-    expect(text).toContain(`${relayed},outcome="ok"} 1\n`);
+    expect(text).toContain(`${relayed},outcome="ok"} 2\n`);
     const divided = text.includes(`${relayed},outcome="tool_error"} 1\n`);
     const failed = text.includes(`${relayed},outcome="protocol_error"} 1\n`);
     expect(divided || failed).toBe(true);
@@ -47,8 +72,8 @@ describe('per virtual server metrics', () => {
       /multi_mcp_virtual_server_http_requests_total\{virtual_server="team",method="POST",status="200"\} (\d+)/.exec(
         text,
       );
-    // initialize and the two calls (notifications/initialized is a 202).
-    expect(Number(posts?.[1])).toBe(3);
+    // initialize, the two calls (notifications/initialized is a 202) and the 2026-07-28 call.
+    expect(Number(posts?.[1])).toBe(4);
     expect(text).not.toContain('virtual_server="nope"');
   });
 
