@@ -80,6 +80,7 @@ export function createProxy(options: ProxyOptions): Proxy {
   const views = createViews(catalog, virtualServers, () => gateway.watchedViews());
   gateway.attach(registry, catalog, views);
   registry.onChange(() => relayStats.retain(new Set(registry.backends().map((b) => b.name))));
+  virtualServers.onChange(() => relayStats.retainViews(new Set(virtualServers.list().map((v) => v.name))));
 
   return {
     registry,

@@ -27,6 +27,13 @@ beforeAll(async () => {
       // Registered after calculator under the same prefix: every one of its tools collides.
       calc_copy: { ...fixture('calculator.ts'), prefix: 'calculator' },
     },
+    virtualServers: {
+      // One backend that exists, one that does not (yet), two of the calculator's tools.
+      team: {
+        backends: ['calculator', 'ghost'],
+        tools: { include: ['calculator__add', 'calculator__subtract'] },
+      },
+    },
   });
   [proxy, browser] = await Promise.all([startHttpProxy(config), launchChromium()]);
   page = await browser.open(`${proxy.url}/`);
@@ -78,6 +85,18 @@ describe('status page in a real browser', () => {
     const html = await page.evaluate<string>('document.documentElement.outerHTML');
     expect(html).not.toContain('sk-do-not-show-me');
     writeFileSync(join(artifacts, 'status-page.png'), await page.screenshot());
+  });
+
+  it('shows each virtual server with its tool count and the backends it misses', async () => {
+    const card = `document.querySelector('[data-virtual-server="team"]')`;
+    await page.waitFor(`${card}?.innerText.includes('2 tools')`, SHOWN_MS, 'the virtual server team');
+    const shown = await page.evaluate<string>(`${card}.innerText`);
+    expect(shown).toContain('/mcp/team');
+    expect(shown).toContain('backends calculator, ghost');
+    expect(await page.evaluate<string>(`${card}.querySelector('[role="alert"]').innerText`)).toBe(
+      'missing backend (not registered, so it contributes nothing): ghost',
+    );
+    expect(await page.evaluate<string>('document.body.innerText')).toContain('Virtual servers');
   });
 
   it('shows a tool quarantined because its definition no longer matches its pin, and how to approve it', async () => {

@@ -81,10 +81,45 @@ afterAll(async () => {
 });
 
 describe('virtual servers with OAuth', () => {
-  it('publishes the RFC 9728 metadata path-suffixed for a virtual server’s endpoint too', async () => {
-    const response = await fetch(`${proxy.url}/.well-known/oauth-protected-resource/mcp/scoped`);
+  it('publishes the RFC 9728 metadata path-suffixed for a virtual server’s endpoint, with its scopes', async () => {
+    const wellKnown = `${proxy.url}/.well-known/oauth-protected-resource`;
+    const response = await fetch(`${wellKnown}/mcp/scoped`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ resource: audience, authorization_servers: [as.issuer] });
+    expect(await response.json()).toEqual({
+      resource: audience,
+      authorization_servers: [as.issuer],
+      bearer_methods_supported: ['header'],
+      scopes_supported: ['mcp:other'],
+    });
+    // A view asking no scope lists none; the whole catalog lists what --oauth-catalog-scopes asks.
+    const open = (await (await fetch(`${wellKnown}/mcp/alice-only`)).json()) as Record<string, unknown>;
+    expect(open['scopes_supported']).toBeUndefined();
+    expect(await (await fetch(`${wellKnown}/mcp`)).json()).toMatchObject({ scopes_supported: ['mcp:tools'] });
+    // No metadata for a virtual server that does not exist.
+    expect((await fetch(`${wellKnown}/mcp/nope`)).status).toBe(404);
+  });
+
+  it('points a refusal at a virtual server’s endpoint to that virtual server’s metadata', async () => {
+    const viewMetadata = `resource_metadata="${proxy.url}/.well-known/oauth-protected-resource/mcp/scoped"`;
+    const missing = await post('/mcp/scoped', undefined, INITIALIZE);
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get('www-authenticate')).toBe(`Bearer ${viewMetadata}`);
+    const garbage = await post('/mcp/scoped', 'not-a-jwt', INITIALIZE);
+    expect(garbage.status).toBe(401);
+    expect(garbage.headers.get('www-authenticate')).toContain(viewMetadata);
+    const sse = await fetch(`${proxy.url}/sse/scoped`, { headers: { accept: 'text/event-stream' } });
+    expect(sse.status).toBe(401);
+    expect(sse.headers.get('www-authenticate')).toBe(`Bearer ${viewMetadata}`);
+    await sse.body?.cancel();
+    const narrow = await post('/mcp/scoped', await as.token('alice', audience), INITIALIZE);
+    expect(narrow.status).toBe(403);
+    expect(narrow.headers.get('www-authenticate')).toContain(viewMetadata);
+    // The whole catalog's endpoint, and an unknown name, point at the endpoint's own metadata.
+    const own = `resource_metadata="${proxy.url}/.well-known/oauth-protected-resource/mcp"`;
+    expect((await post('/mcp', undefined, INITIALIZE)).headers.get('www-authenticate')).toBe(`Bearer ${own}`);
+    expect((await post('/mcp/nope', undefined, INITIALIZE)).headers.get('www-authenticate')).toBe(
+      `Bearer ${own}`,
+    );
   });
 
   it('refuses a token without the virtual server’s scopes with 403 insufficient_scope naming them', async () => {
@@ -104,6 +139,20 @@ describe('virtual servers with OAuth', () => {
     expect((await post('/mcp/scoped', undefined, INITIALIZE)).status).toBe(401);
     // The same token is fine where no scope is asked for.
     expect((await post('/mcp', token, INITIALIZE)).status).toBe(200);
+    // Refusals are counted per virtual server (401 and 403 alike); an undefined name never is.
+    await post('/mcp/nope', token, INITIALIZE);
+    const metrics = await (await fetch(`${proxy.url}/metrics`)).text();
+    const series = 'multi_mcp_virtual_server_http_requests_total{virtual_server="scoped",method="POST"';
+    const count = (status: number): number =>
+      Number(
+        metrics
+          .split('\n')
+          .find((l) => l.startsWith(`${series},status="${status}"} `))
+          ?.split(' ')[1],
+      );
+    expect(count(403)).toBeGreaterThanOrEqual(1);
+    expect(count(401)).toBeGreaterThanOrEqual(1);
+    expect(metrics).not.toContain('virtual_server="nope"');
   });
 
   it('serves a token with the scopes, and checks every request of the session, not just the first', async () => {

@@ -12,6 +12,7 @@ const call = (over: Partial<BridgeCall> = {}): BridgeCall => ({
   requestState: undefined,
   inputResponses: undefined,
   notify: async () => {},
+  scope: { principal: undefined, view: undefined },
   ...over,
 });
 
@@ -65,6 +66,28 @@ describe('input bridge', () => {
     )) as unknown as InputRequired;
     expect(Object.keys(second.inputRequests)).toEqual([k2]);
     bridge.close();
+  });
+
+  it('resumes only for the principal and at the virtual server that got the requestState', async () => {
+    const bridge = createInputBridge({ ttlMs: 10_000, maxOpen: 10 });
+    const run = async ({ signal }: BridgeContext): Promise<Result> => {
+      const answer = await bridge.callerFor(signal)?.ask('elicitation/create', {});
+      return { content: [{ type: 'text', text: JSON.stringify(answer) }] };
+    };
+    const alice = { principal: '["https://as","alice"]', view: 'team-a' };
+    const first = (await bridge.serve(call({ scope: alice }), run)) as unknown as InputRequired;
+    const [k] = Object.keys(first.inputRequests) as [string];
+    const retry = (scope: BridgeCall['scope'], requestState = first.requestState) =>
+      bridge.serve(call({ scope, requestState, inputResponses: { [k]: { action: 'accept' } } }), run);
+    const tampered = /requestState was not issued by this proxy/;
+    await expect(retry({ ...alice, principal: '["https://as","bob"]' })).rejects.toThrow(tampered);
+    await expect(retry({ ...alice, principal: undefined })).rejects.toThrow(tampered);
+    await expect(retry({ ...alice, view: 'team-b' })).rejects.toThrow(tampered);
+    await expect(retry({ ...alice, view: undefined })).rejects.toThrow(tampered);
+    await expect(retry(alice, `${first.requestState}x`)).rejects.toThrow(tampered);
+    // None of those touched the continuation: its owner still completes it.
+    expect(bridge.size).toBe(1);
+    expect(await retry(alice)).toEqual({ content: [{ type: 'text', text: '{"action":"accept"}' }] });
   });
 
   it('cancels the backend call of a continuation nobody resumes, and forgets it', async () => {

@@ -19,6 +19,11 @@ import type { Caller } from './sessions.js';
  * out together. A continuation that is not resumed within `ttlMs` is cancelled (the backend sees
  * the call cancelled, its questions fail). It lives in this replica's memory: a retry that
  * reaches another replica is told its requestState is unknown.
+ *
+ * A requestState is sealed to who asked and where: its MAC covers the continuation's id, the
+ * caller's OAuth principal and the virtual server (endpoint) that issued it. A retry with
+ * another subject's token, or at another endpoint, fails the MAC check like a tampered state:
+ * it cannot even learn that the continuation exists.
  */
 
 export const MRTR_METHODS: ReadonlySet<string> = new Set(['tools/call', 'prompts/get', 'resources/read']);
@@ -38,6 +43,11 @@ export interface BridgeCall {
   requestState: string | undefined;
   inputResponses: Record<string, unknown> | undefined;
   notify: RelayContext['notify'];
+  /**
+   * Who may resume the call and where: the caller's OAuth principal (undefined without OAuth)
+   * and the virtual server it came through (undefined: the whole catalog at /mcp).
+   */
+  scope: { principal: string | undefined; view: string | undefined };
 }
 
 /** What a bridged call runs with instead of its first request's: its own signal and notify. */
@@ -91,16 +101,21 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
   const live = new Map<string, Continuation>();
   const callers = new WeakMap<AbortSignal, Caller>();
 
-  const mac = (id: string): string => createHmac('sha256', key).update(id).digest('base64url');
-  const seal = (id: string): string => `${id}.${mac(id)}`;
-  const unseal = (state: string): string => {
+  // JSON keeps the parts apart: no principal or view name can be spelled to collide with another.
+  const mac = (id: string, scope: BridgeCall['scope']): string =>
+    createHmac('sha256', key)
+      .update(JSON.stringify([id, scope.principal ?? null, scope.view ?? null]))
+      .digest('base64url');
+  const seal = (id: string, scope: BridgeCall['scope']): string => `${id}.${mac(id, scope)}`;
+  const unseal = (state: string, scope: BridgeCall['scope']): string => {
     const [id, tag, extra] = state.split('.');
+    const expected = id === undefined ? '' : mac(id, scope);
     const ok =
       id !== undefined &&
       tag !== undefined &&
       extra === undefined &&
-      tag.length === mac(id).length &&
-      timingSafeEqual(Buffer.from(tag), Buffer.from(mac(id)));
+      tag.length === expected.length &&
+      timingSafeEqual(Buffer.from(tag), Buffer.from(expected));
     if (!ok)
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'requestState was not issued by this proxy');
     return id;
@@ -188,7 +203,11 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
       c.timer = setTimeout(() => end(c, 'input_required continuation expired'), options.ttlMs);
       c.timer.unref();
       c.resuming = false;
-      return { resultType: 'input_required', inputRequests, requestState: seal(c.id) } as Result;
+      return {
+        resultType: 'input_required',
+        inputRequests,
+        requestState: seal(c.id, c.call.scope),
+      } as Result;
     }
   };
 
@@ -228,7 +247,7 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
         );
         return round(c);
       }
-      const c = live.get(unseal(call.requestState));
+      const c = live.get(unseal(call.requestState, call.scope));
       if (!c) {
         throw new ProtocolError(
           ProtocolErrorCode.InvalidParams,

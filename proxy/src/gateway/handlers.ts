@@ -93,6 +93,14 @@ export interface ModernCall {
   inputResponses: Record<string, unknown> | undefined;
   /** The envelope's log level, told to a modern backend. */
   logLevel?: LoggingLevel | undefined;
+  /** The request's OAuth principal (oauth.ts `Principal.key`): an input_required retry must come with it. */
+  principal?: string | undefined;
+}
+
+/** The OAuth principal the front door admitted a request for (it rides in the SDK's authInfo). */
+export function principalOfAuth(auth: { extra?: Record<string, unknown> } | undefined): string | undefined {
+  const principal = auth?.extra?.['principal'];
+  return typeof principal === 'string' ? principal : undefined;
 }
 
 function relayContextOf(ctx: ServerContext): RelayContext {
@@ -177,11 +185,14 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
             send({ ...forwarded, inputResponses, ...(requestState !== undefined && { requestState }) }),
         });
       }
-      deps.stats.record(backend.name, method, outcomeOf(result), (performance.now() - started) / 1000);
+      const outcome = outcomeOf(result);
+      deps.stats.record(backend.name, method, outcome, (performance.now() - started) / 1000);
+      if (deps.view) deps.stats.recordView(deps.view.name, method, outcome);
       return result;
     } catch (error) {
       const outcome = failureOutcome(error, ctx.signal);
       deps.stats.record(backend.name, method, outcome, (performance.now() - started) / 1000);
+      if (deps.view) deps.stats.recordView(deps.view.name, method, outcome);
       const clientError = toClientError(error, backend.name, method);
       // A timeout is the backend's fault and worth an operator's attention; the rest are
       // answers the client already gets (and the backend's own failures are logged where they happen).
@@ -422,6 +433,7 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
         requestState: call.requestState,
         inputResponses: call.inputResponses,
         notify: ctx.notify,
+        scope: { principal: call.principal, view: deps.view?.name },
       },
       (own) => handle(_meta === undefined ? params : { ...params, _meta }, { ...ctx, modern, ...own }),
     );
@@ -456,6 +468,7 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
         requestState: ctx.mcpReq.requestState<string>(),
         inputResponses: ctx.mcpReq.inputResponses,
         logLevel: ctx.mcpReq.envelope?.[LOG_LEVEL_META_KEY as never] as LoggingLevel | undefined,
+        principal: principalOfAuth(ctx.http?.authInfo),
       },
       relayContextOf(ctx),
     );

@@ -62,6 +62,7 @@ export function failureOutcome(error: unknown, signal: AbortSignal): RelayOutcom
  */
 export class RelayStats {
   private readonly byBackend = new Map<string, Map<string, RelaySeries>>();
+  private readonly byView = new Map<string, Map<string, number[]>>();
 
   record(backend: string, method: string, outcome: RelayOutcome, seconds: number): void {
     let methods = this.byBackend.get(backend);
@@ -85,6 +86,35 @@ export class RelayStats {
     series.buckets[slot]!++;
     series.sum += seconds;
     series.count++;
+  }
+
+  /**
+   * Counts a request relayed for a client of the virtual server `view` (outcomes only: the latency
+   * per backend is above). Keyed by the names of defined views only, which the front door checked.
+   */
+  recordView(view: string, method: string, outcome: RelayOutcome): void {
+    let methods = this.byView.get(view);
+    if (!methods) {
+      methods = new Map();
+      this.byView.set(view, methods);
+    }
+    let outcomes = methods.get(method);
+    if (!outcomes) {
+      outcomes = RELAY_OUTCOMES.map(() => 0);
+      methods.set(method, outcomes);
+    }
+    outcomes[OUTCOME_INDEX[outcome]]!++;
+  }
+
+  /** Drops the counts of virtual servers no longer defined (the metric shows defined names only). */
+  retainViews(views: ReadonlySet<string>): void {
+    for (const name of this.byView.keys()) if (!views.has(name)) this.byView.delete(name);
+  }
+
+  *viewSeries(): Generator<{ view: string; method: string; outcomes: readonly number[] }> {
+    for (const [view, methods] of this.byView) {
+      for (const [method, outcomes] of methods) yield { view, method, outcomes };
+    }
   }
 
   /** Drops the series of backends no longer registered, so churn cannot grow the table without bound. */

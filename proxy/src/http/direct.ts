@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type {
+  AuthInfo,
   ClientCapabilities,
   Implementation,
   InboundModernRoute,
@@ -20,6 +21,7 @@ import {
 } from '@modelcontextprotocol/server';
 import type { FastPathTransport } from '../gateway/fastpath.js';
 import type { SessionServer } from '../gateway/handlers.js';
+import { principalOfAuth } from '../gateway/handlers.js';
 import type { RelayContext, RelayHandler } from '../gateway/fastpath.js';
 
 // Relayed calls (tools/call, prompts/get, resources/read, completion/complete) answered straight
@@ -200,6 +202,8 @@ export function modernDirect(relay: () => SessionServer, serverInfo: Implementat
         requestState: undefined,
         inputResponses: undefined,
         logLevel: envelope[LOG_LEVEL_META_KEY] as LoggingLevel | undefined,
+        // The OAuth guard's authInfo: a call that asks for input is bound to this principal.
+        principal: principalOfAuth((req as { auth?: AuthInfo }).auth),
       },
       context,
     );

@@ -8,6 +8,12 @@ import { renderRelayMetrics } from './relay-metrics.js';
 import type { HttpSessions } from './sessions.js';
 import { HTTP_SESSION_KINDS } from './sessions.js';
 
+/**
+ * Where a virtual server's routes put its name (only a defined one) for the request counters.
+ * The method label is bounded too: Node's parser accepts only known HTTP methods.
+ */
+export const VIRTUAL_SERVER_LOCAL = 'virtualServer';
+
 const BACKEND_STATES: readonly BackendState[] = ['connecting', 'ready', 'failed', 'stopped'];
 
 export interface FrontDoorMetrics {
@@ -158,6 +164,23 @@ export function createMetrics(proxy: Proxy, sessions: HttpSessions): FrontDoorMe
     registers,
   });
 
+  // Per virtual server: counted as plain numbers and exported at scrape time for the names still
+  // defined, so a removed view's series go with it and no request can mint a label value.
+  const viewRequests = new Map<string, { view: string; method: string; status: string; n: number }>();
+  new Counter({
+    name: 'multi_mcp_virtual_server_http_requests_total',
+    help: 'HTTP requests at a virtual server’s endpoints (/mcp/<name>, /sse/<name>, /messages/<name>), by method and status (refusals included)',
+    labelNames: ['virtual_server', 'method', 'status'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [key, { view, method, status, n }] of viewRequests) {
+        if (proxy.virtualServers.get(view)) this.inc({ virtual_server: view, method, status }, n);
+        else viewRequests.delete(key);
+      }
+    },
+  });
+
   const restored = new Counter({
     name: 'multi_mcp_sessions_restored_total',
     help: 'Sessions this replica had never seen, rebuilt from their sealed session id',
@@ -183,6 +206,13 @@ export function createMetrics(proxy: Proxy, sessions: HttpSessions): FrontDoorMe
       const labels = { route, method: req.method, status: String(res.statusCode) };
       requests.inc(labels);
       duration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+      const view: unknown = res.locals[VIRTUAL_SERVER_LOCAL];
+      if (typeof view === 'string') {
+        const key = `${view}\0${labels.method}\0${labels.status}`;
+        const entry = viewRequests.get(key);
+        if (entry) entry.n++;
+        else viewRequests.set(key, { view, method: labels.method, status: labels.status, n: 1 });
+      }
     });
     next();
   };

@@ -68,6 +68,38 @@ describe('metadataUrlFor', () => {
   });
 });
 
+describe('virtual server metadata', () => {
+  const at = (audience: string) =>
+    createResourceServer(
+      { issuers: ['https://as.example.com'], audience, scopes: ['mcp:base'] },
+      silentLogger,
+    );
+
+  it('puts a view under the /mcp audience, whatever prefix a gateway in front adds', () => {
+    expect(at('https://gw.example.com/mcp').viewMetadataUrl('team a')).toBe(
+      'https://gw.example.com/.well-known/oauth-protected-resource/mcp/team%20a',
+    );
+    const prefixed = at('https://example.com/tools/mcp/');
+    expect(prefixed.viewMetadataUrl('x')).toBe(
+      'https://example.com/.well-known/oauth-protected-resource/tools/mcp/x',
+    );
+    expect(prefixed.viewMetadataRoute).toBe('/.well-known/oauth-protected-resource/tools/mcp/:name');
+    // An audience that is not the /mcp endpoint itself: views are still served at /mcp/<name>.
+    expect(at('https://example.com/').viewMetadataUrl('x')).toBe(
+      'https://example.com/.well-known/oauth-protected-resource/mcp/x',
+    );
+  });
+
+  it('lists the endpoint’s scopes and the view’s, once each', () => {
+    expect(at('https://gw.example.com/mcp').metadataWith(['mcp:team', 'mcp:base'])).toEqual({
+      resource: 'https://gw.example.com/mcp',
+      authorization_servers: ['https://as.example.com'],
+      bearer_methods_supported: ['header'],
+      scopes_supported: ['mcp:base', 'mcp:team'],
+    });
+  });
+});
+
 describe('OAuthSettingsSchema', () => {
   it('names the flag of a value that is not an absolute URL', () => {
     const parsed = OAuthSettingsSchema.safeParse({ issuers: ['issuer.example'], audience: AUDIENCE });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { RequestHandler, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
 import { z } from 'zod';
@@ -58,11 +58,23 @@ export interface ResourceServer {
   /** Where clients find the RFC 9728 metadata (path-suffixed form of the audience). */
   metadataUrl: string;
   metadata: Record<string, unknown>;
-  verify(authorization: string | undefined): Promise<Verdict>;
+  /**
+   * The metadata of an endpoint that asks for `scopes` beyond `--oauth-scopes` (a virtual
+   * server, or the whole catalog with `--oauth-catalog-scopes`): the same resource and issuers,
+   * `scopes_supported` naming every scope a token needs there.
+   */
+  metadataWith(scopes: readonly string[]): Record<string, unknown>;
+  /** The path-suffixed metadata URL of the virtual server `name` (its endpoint is `/mcp/<name>`). */
+  viewMetadataUrl(name: string): string;
+  /** The route (Express pattern, `:name`) `viewMetadataUrl` points at, besides `/.well-known/oauth-protected-resource/mcp/:name`. */
+  viewMetadataRoute: string;
+  /** Checks a request's Authorization header; a refusal's challenge names `metadataUrl` (default: the endpoint's). */
+  verify(authorization: string | undefined, metadataUrl?: string): Promise<Verdict>;
   /** The 403 for a token without `required` (RFC 6750 §3.1 `insufficient_scope`, naming the scopes). */
   insufficientScope(
     required: readonly string[],
     missing: readonly string[],
+    metadataUrl?: string,
   ): { challenge: string; message: string };
 }
 
@@ -143,9 +155,9 @@ export function createResourceServer(input: OAuthSettings, log: Logger): Resourc
   const settings = OAuthSettingsSchema.parse(input);
   const metadataUrl = metadataUrlFor(settings.audience);
   const issuers = new Set(settings.issuers);
-  const challenge = (error?: string, description?: string): string =>
+  const challenge = (at: string, error?: string, description?: string): string =>
     [
-      `Bearer resource_metadata=${quoted(metadataUrl)}`,
+      `Bearer resource_metadata=${quoted(at)}`,
       ...(error ? [`error=${quoted(error)}`] : []),
       ...(description ? [`error_description=${quoted(description)}`] : []),
     ].join(', ');
@@ -172,42 +184,41 @@ export function createResourceServer(input: OAuthSettings, log: Logger): Resourc
     cache.set(hash, { principal, scopes, until: Math.min(exp * 1000, Date.now() + CACHE_MAX_MS) });
   };
 
-  const invalid = (message: string): Verdict => ({
-    ok: false,
-    status: 401,
-    challenge: challenge('invalid_token', message),
-    message,
-  });
-
   const insufficientScope = (
     required: readonly string[],
     missing: readonly string[],
+    at = metadataUrl,
   ): { challenge: string; message: string } => {
     const message = `the access token lacks the scope${missing.length > 1 ? 's' : ''} ${missing.join(' ')} (required: ${required.join(' ')})`;
     return {
-      challenge: `${challenge('insufficient_scope', message)}, scope=${quoted(required.join(' '))}`,
+      challenge: `${challenge(at, 'insufficient_scope', message)}, scope=${quoted(required.join(' '))}`,
       message,
     };
   };
 
-  const checkScopes = (principal: Principal, scopes: ReadonlySet<string>): Verdict => {
-    const missing = settings.scopes.filter((s) => !scopes.has(s));
-    if (missing.length === 0) return { ok: true, principal };
-    return { ok: false, status: 403, ...insufficientScope(settings.scopes, missing) };
-  };
-
-  const verify = async (authorization: string | undefined): Promise<Verdict> => {
+  const verify = async (authorization: string | undefined, at = metadataUrl): Promise<Verdict> => {
+    const invalid = (message: string): Verdict => ({
+      ok: false,
+      status: 401,
+      challenge: challenge(at, 'invalid_token', message),
+      message,
+    });
+    const checkScopes = (principal: Principal, scopes: ReadonlySet<string>): Verdict => {
+      const missing = settings.scopes.filter((s) => !scopes.has(s));
+      if (missing.length === 0) return { ok: true, principal };
+      return { ok: false, status: 403, ...insufficientScope(settings.scopes, missing, at) };
+    };
     const token = /^Bearer +([A-Za-z0-9._~+/-]+=*)$/i.exec(authorization?.trim() ?? '')?.[1];
     if (token === undefined) {
       const message =
         authorization === undefined
-          ? `this MCP endpoint needs "Authorization: Bearer <access token>" from ${settings.issuers.join(' or ')}; see ${metadataUrl}`
+          ? `this MCP endpoint needs "Authorization: Bearer <access token>" from ${settings.issuers.join(' or ')}; see ${at}`
           : 'the Authorization header is not "Bearer <access token>"';
       // RFC 6750 §3.1: a request without credentials gets no error code.
       return {
         ok: false,
         status: 401,
-        challenge: authorization === undefined ? challenge() : challenge('invalid_request', message),
+        challenge: authorization === undefined ? challenge(at) : challenge(at, 'invalid_request', message),
         message,
       };
     }
@@ -259,14 +270,30 @@ export function createResourceServer(input: OAuthSettings, log: Logger): Resourc
     return checkScopes(principal, scopes);
   };
 
-  return {
-    metadataUrl,
-    metadata: {
+  const metadataWith = (extra: readonly string[]): Record<string, unknown> => {
+    const scopes = [...new Set([...settings.scopes, ...extra])];
+    return {
+      // The resource stays the audience at a virtual server's path too: one resource, one token
+      // audience (RFC 8707), which is what MCP clients request tokens for (its path is a prefix).
       resource: settings.audience,
       authorization_servers: settings.issuers,
       bearer_methods_supported: ['header'],
-      ...(settings.scopes.length > 0 && { scopes_supported: settings.scopes }),
-    },
+      ...(scopes.length > 0 && { scopes_supported: scopes }),
+    };
+  };
+  // A virtual server's endpoint is /mcp/<name>: under the audience when that is the /mcp endpoint
+  // (whatever prefix a gateway in front adds), else at the origin's /mcp.
+  const audienceUrl = new URL(settings.audience);
+  const audiencePath = audienceUrl.pathname.replace(/\/$/, '');
+  const viewBase = audiencePath.endsWith('/mcp') ? audiencePath : '/mcp';
+  const viewMetadataBase = `${audienceUrl.origin}/.well-known/oauth-protected-resource${viewBase}`;
+
+  return {
+    metadataUrl,
+    metadata: metadataWith([]),
+    metadataWith,
+    viewMetadataUrl: (name) => `${viewMetadataBase}/${encodeURIComponent(name)}`,
+    viewMetadataRoute: `${new URL(viewMetadataBase).pathname}/:name`,
     verify,
     insufficientScope,
   };
@@ -299,12 +326,19 @@ export function tokenOf(res: Response): Principal | undefined {
   return res.locals[PRINCIPAL] as Principal | undefined;
 }
 
-/** Refuses MCP requests without a valid token; admits the rest with their principal attached. */
-export function oauthGuard(server: ResourceServer, log: Logger): RequestHandler {
+/**
+ * Refuses MCP requests without a valid token; admits the rest with their principal attached.
+ * `metadataUrlOf` names the metadata a refusal points at (a virtual server's own); default the endpoint's.
+ */
+export function oauthGuard(
+  server: ResourceServer,
+  log: Logger,
+  metadataUrlOf?: (req: Request) => string | undefined,
+): RequestHandler {
   return async (req, res, next) => {
     let verdict: Verdict;
     try {
-      verdict = await server.verify(req.headers.authorization);
+      verdict = await server.verify(req.headers.authorization, metadataUrlOf?.(req));
     } catch (error) {
       verdict = { ok: false, status: 503, challenge: '', message: errorMessage(error) };
     }
@@ -332,10 +366,17 @@ export function oauthGuard(server: ResourceServer, log: Logger): RequestHandler 
   };
 }
 
-/** RFC 9728 protected resource metadata (public: clients read it before they have a token). */
-export function protectedResourceMetadata(server: ResourceServer): RequestHandler {
+/**
+ * RFC 9728 protected resource metadata (public: clients read it before they have a token);
+ * `scopes`: what this endpoint asks beyond `--oauth-scopes` (`--oauth-catalog-scopes`).
+ */
+export function protectedResourceMetadata(
+  server: ResourceServer,
+  scopes: readonly string[] = [],
+): RequestHandler {
+  const metadata = server.metadataWith(scopes);
   return (_req, res) => {
     res.setHeader('Cache-Control', 'max-age=300');
-    res.json(server.metadata);
+    res.json(metadata);
   };
 }

@@ -3,6 +3,7 @@ import { RELAY_LATENCY_BUCKETS, RELAY_OUTCOMES } from '../gateway/relay-stats.js
 
 export const RELAYED_REQUESTS = 'multi_mcp_relayed_requests_total';
 export const RELAY_DURATION = 'multi_mcp_relay_duration_seconds';
+export const VIEW_RELAYED_REQUESTS = 'multi_mcp_virtual_server_relayed_requests_total';
 
 function labelValue(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -37,5 +38,15 @@ export function renderRelayMetrics(stats: RelayStats): string {
     latency.push(`${RELAY_DURATION}_sum{${labels}} ${series.sum}`);
     latency.push(`${RELAY_DURATION}_count{${labels}} ${series.count}`);
   }
-  return `${counts.join('\n')}\n\n${latency.join('\n')}\n`;
+  const views = [
+    `# HELP ${VIEW_RELAYED_REQUESTS} Requests relayed for clients of a virtual server (/mcp/<name>, /sse/<name>, --virtual), by method and outcome`,
+    `# TYPE ${VIEW_RELAYED_REQUESTS} counter`,
+  ];
+  for (const { view, method, outcomes } of stats.viewSeries()) {
+    const labels = `virtual_server="${labelValue(view)}",method="${labelValue(method)}"`;
+    RELAY_OUTCOMES.forEach((outcome, i) =>
+      views.push(`${VIEW_RELAYED_REQUESTS}{${labels},outcome="${outcome}"} ${outcomes[i] ?? 0}`),
+    );
+  }
+  return `${counts.join('\n')}\n\n${latency.join('\n')}\n\n${views.join('\n')}\n`;
 }

@@ -31,7 +31,12 @@ import { HttpSessions } from './sessions.js';
 import { createSseRoutes } from './sse.js';
 import { createStatusPage } from './status-page.js';
 import { createVirtualServerRouter } from './admin-virtual.js';
-import { catalogScopeGuard, mountVirtualServers, VIRTUAL_ROUTES } from './virtual.js';
+import {
+  catalogScopeGuard,
+  mountVirtualServers,
+  VIRTUAL_ROUTES,
+  virtualResourceMetadata,
+} from './virtual.js';
 
 export interface HttpOptions {
   host: string;
@@ -176,16 +181,17 @@ export async function startHttpFrontDoor(
   mcpApp.get('/readyz', readyz(proxy));
   if (!options.admin) mcpApp.get('/metrics', metrics.scrape);
   mcpApp.use(hostGuard(options.host));
+  const catalogScopes = options.catalogScopes ?? [];
   if (resourceServer) {
-    const metadata = protectedResourceMetadata(resourceServer);
+    const metadata = protectedResourceMetadata(resourceServer, catalogScopes);
     // The bare form, the path-suffixed one for /mcp (RFC 9728 §3.1), and the audience's own if it differs.
     const wellKnown = '/.well-known/oauth-protected-resource';
     const paths = new Set([wellKnown, `${wellKnown}/mcp`, new URL(resourceServer.metadataUrl).pathname]);
     for (const path of paths) mcpApp.get(path, ...origin, metadata);
-    // A virtual server is a path under /mcp: the same resource, the same tokens.
-    mcpApp.get(`${wellKnown}/mcp/:name`, ...origin, metadata);
+    // A virtual server is a path under /mcp: the same resource and tokens, its own scopes.
+    const views = new Set([`${wellKnown}/mcp/:name`, resourceServer.viewMetadataRoute]);
+    for (const path of views) mcpApp.get(path, ...origin, virtualResourceMetadata(proxy, resourceServer));
   }
-  const catalogScopes = options.catalogScopes ?? [];
   const whole: RequestHandler[] =
     resourceServer && catalogScopes.length > 0
       ? [...auth, catalogScopeGuard(resourceServer, catalogScopes, httpLog)]
@@ -204,7 +210,6 @@ export async function startHttpFrontDoor(
       ...(options.sessionSeal && { seal: options.sessionSeal, restores: metrics.restores }),
     },
     origin,
-    auth,
     body,
     resourceServer,
   });

@@ -131,6 +131,32 @@ function backendCard(b, collisions) {
   return card;
 }
 
+function virtualServerCard(v) {
+  const name = str(v.name, "?");
+  const counts = obj(v.counts);
+  const missing = arr(v.missingBackends).map((b) => str(b));
+  const backends = Array.isArray(v.backends) ? v.backends.map((b) => str(b)) : null;
+  const card = el("section", { class: "backend virtual", "data-virtual-server": name });
+  card.append(el("div", { class: "row" },
+    el("span", { class: "name" }, name),
+    el("span", { class: "facts" }, str(v.endpoint)),
+  ));
+  const facts = [
+    num(counts.tools) + " tools · " + num(counts.prompts) + " prompts · " + num(counts.resources) + " resources",
+    backends ? "backends " + (backends.join(", ") || "none") : "all backends",
+    "owner " + str(v.owner, "–"),
+  ];
+  const scopes = arr(v.scopes).map((x) => str(x));
+  const claims = arr(v.claims).map((x) => str(x));
+  if (scopes.length) facts.push("scopes " + scopes.join(" "));
+  if (claims.length) facts.push("claims " + claims.join(", "));
+  card.append(el("div", { class: "facts" }, facts.join("  ·  ")));
+  if (missing.length) card.append(el("div", { class: "lost", role: "alert" }, (missing.length === 1
+    ? "missing backend (not registered, so it contributes nothing): "
+    : "missing backends (not registered, so they contribute nothing): ") + missing.join(", ")));
+  return card;
+}
+
 function render(s) {
   const backends = arr(s.backends);
   const sessions = obj(obj(s.sessions).sessionful);
@@ -153,6 +179,9 @@ function render(s) {
   const list = document.getElementById("backends");
   list.replaceChildren(...(backends.length ? backends.map((b) => backendCard(obj(b), collisions)) :
     [el("p", { class: "empty" }, "No backends yet. Add one with POST /mcp_servers.")]));
+  const views = arr(s.virtualServers).map(obj);
+  const viewSection = document.getElementById("virtual-servers");
+  viewSection.replaceChildren(...(views.length ? [el("h2", {}, "Virtual servers"), ...views.map(virtualServerCard)] : []));
   const section = document.getElementById("collisions");
   section.replaceChildren();
   if (collisions.length) {
@@ -221,6 +250,7 @@ export function pageHtml(): string {
   <form id="token" autocomplete="off"><span id="token-form-label">Admin token: </span><input id="token-input" type="password" aria-labelledby="token-form-label"> <button>Use</button></form>
   <div class="totals" id="totals"></div>
   <div id="backends"><p class="empty">Loading…</p></div>
+  <div id="virtual-servers"></div>
   <div id="collisions"></div>
 </main>
 <script>${PAGE_SCRIPT}</script>

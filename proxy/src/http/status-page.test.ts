@@ -44,6 +44,35 @@ describe('status page', () => {
     expect(summary.sessions.sessionful).toEqual({ 'streamable-http': 0, sse: 0 });
   });
 
+  it('summarises virtual servers with what their clients see and the backends they miss', async () => {
+    harness = await startHarness();
+    await harness.proxy.registry.upsert('api', 'calc', fixtureServer('calculator.ts'));
+    harness.proxy.virtualServers.upsert('api', 'team', {
+      backends: ['calc', 'ghost'],
+      tools: { include: ['calc__add', 'calc__subtract'] },
+      scopes: ['mcp:team'],
+    });
+    harness.proxy.virtualServers.upsert('api', 'everything', {});
+    await harness.proxy.markReadyWhenSettled(20_000);
+    const summary = StatusSummarySchema.parse(await (await harness.call('GET', '/ui/status.json')).json());
+    const byName = new Map(summary.virtualServers.map((v) => [v.name, v]));
+    expect(byName.get('team')).toEqual({
+      name: 'team',
+      owner: 'api',
+      endpoint: '/mcp/team',
+      backends: ['calc', 'ghost'],
+      missingBackends: ['ghost'],
+      // The tool globs pick tools; calc's one prompt and one resource come through.
+      counts: { tools: 2, prompts: 1, resources: 1 },
+      scopes: ['mcp:team'],
+      claims: [],
+    });
+    const calc = summary.backends.find((b) => b.name === 'calc');
+    expect(byName.get('everything')?.backends).toBeNull();
+    expect(byName.get('everything')?.counts.tools).toBe(calc?.counts.tools);
+    expect(byName.get('everything')?.counts.prompts).toBe(calc?.counts.prompts);
+  });
+
   it('guards the data like the admin API; the data-free page loads and asks for the token', async () => {
     harness = await startHarness({ adminToken: 'right' });
     expect((await harness.call('GET', '/')).status).toBe(200);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Proxy } from '../proxy.js';
 import { VERSION } from '../version.js';
 import { backendStatus } from './admin.js';
+import { virtualServerStatus } from './admin-virtual.js';
 
 /**
  * What the status page shows, as one JSON document (`GET /ui/status.json`). It is the page's
@@ -45,6 +46,22 @@ export const StatusSummarySchema = z.object({
   ),
   collisions: z.array(
     z.object({ kind: z.string(), exposed: z.string(), keptBy: z.string(), droppedFrom: z.string() }),
+  ),
+  /** Each virtual server as its clients see it now (counts after filters, collisions and pins). */
+  virtualServers: z.array(
+    z.object({
+      name: z.string(),
+      owner: z.string(),
+      endpoint: z.string(),
+      /** The backends it names; null: every backend. */
+      backends: z.array(z.string()).nullable(),
+      /** Named backends not registered (yet): they contribute nothing until they are. */
+      missingBackends: z.array(z.string()),
+      counts: z.object({ tools: z.number(), prompts: z.number(), resources: z.number() }),
+      /** What a token must carry there (the names only: claim values are policy, not status). */
+      scopes: z.array(z.string()),
+      claims: z.array(z.string()),
+    }),
   ),
 });
 export type StatusSummary = z.infer<typeof StatusSummarySchema>;
@@ -107,5 +124,18 @@ export function statusSummary(proxy: Proxy, inputs: SummaryInputs): StatusSummar
     sessions: { sessionful: inputs.sessionCounts?.() ?? {}, stateless: 'not held' },
     backends,
     collisions: catalog.collisions.map((c) => ({ ...c })),
+    virtualServers: proxy.virtualServers.list().map((entry) => {
+      const status = virtualServerStatus(proxy, entry);
+      return {
+        name: status.name,
+        owner: status.owner,
+        endpoint: status.endpoints.mcp,
+        backends: entry.spec.backends ?? null,
+        missingBackends: status.missingBackends,
+        counts: { tools: status.tools.length, prompts: status.prompts.length, resources: status.resources },
+        scopes: entry.spec.scopes ?? [],
+        claims: Object.keys(entry.spec.claims ?? {}),
+      };
+    }),
   };
 }

@@ -7,7 +7,8 @@ import type { Proxy } from '../proxy.js';
 import type { McpRoute, McpRouteOptions } from './mcp.js';
 import { createMcpRoute } from './mcp.js';
 import type { ResourceServer } from './oauth.js';
-import { tokenOf } from './oauth.js';
+import { VIRTUAL_SERVER_LOCAL } from './metrics.js';
+import { oauthGuard, tokenOf } from './oauth.js';
 import { requestId, RpcCode, sendRpcError } from './respond.js';
 import type { SseRoutes } from './sse.js';
 import { createSseRoutes } from './sse.js';
@@ -17,9 +18,8 @@ export interface VirtualRouteOptions {
   log: Logger;
   /** What every MCP route gets: the shared session table, limits, the seal. */
   mcp: Omit<McpRouteOptions, 'view' | 'log' | 'gateway'>;
-  /** Origin checks and the OAuth guard, run before the virtual server's own requirements. */
+  /** Origin checks, run before the OAuth guard and the virtual server's own requirements. */
   origin: RequestHandler[];
-  auth: RequestHandler[];
   body: RequestHandler[];
   resourceServer: ResourceServer | undefined;
 }
@@ -54,7 +54,11 @@ function refusal(
   }
   const missing = scopes.filter((scope) => !token.scopes.has(scope));
   if (missing.length > 0) {
-    const { challenge, message } = resourceServer.insufficientScope(scopes, missing);
+    const { challenge, message } = resourceServer.insufficientScope(
+      scopes,
+      missing,
+      resourceServer.viewMetadataUrl(name),
+    );
     return { status: 403, challenge, message: `virtual server "${name}": ${message}` };
   }
   const unmatched = missingClaims(spec, token.claims);
@@ -66,6 +70,24 @@ function refusal(
     };
   }
   return undefined;
+}
+
+/**
+ * RFC 9728 metadata of a virtual server's endpoint (`/.well-known/oauth-protected-resource/mcp/<name>`):
+ * `scopes_supported` names what a token needs there (`--oauth-scopes` and the view's own), so a
+ * client asks its authorization server for those. An undefined name has none (404).
+ */
+export function virtualResourceMetadata(proxy: Proxy, resourceServer: ResourceServer): RequestHandler {
+  return (req, res) => {
+    const name = String(req.params['name'] ?? '');
+    const entry = proxy.virtualServers.get(name);
+    if (!entry) {
+      res.status(404).json({ error: `no virtual server named "${name}"` });
+      return;
+    }
+    res.setHeader('Cache-Control', 'max-age=300');
+    res.json(resourceServer.metadataWith(entry.spec.scopes ?? []));
+  };
 }
 
 /**
@@ -138,6 +160,12 @@ export function mountVirtualServers(app: Express, options: VirtualRouteOptions):
     }
   });
 
+  // Before the OAuth guard, so refusals are counted per view too (metrics.ts); defined names only.
+  const label: RequestHandler = (req, res, next) => {
+    const name = String(req.params['name'] ?? '');
+    if (proxy.virtualServers.get(name)) res.locals[VIRTUAL_SERVER_LOCAL] = name;
+    next();
+  };
   const access: RequestHandler = (req, res, next) => {
     const name = String(req.params['name'] ?? '');
     const entry = proxy.virtualServers.get(name);
@@ -161,18 +189,28 @@ export function mountVirtualServers(app: Express, options: VirtualRouteOptions):
       sendRpcError(res, refused.status, RpcCode.refused, refused.message, requestId(req.body));
       return;
     }
-    res.locals['virtualServer'] = name;
+    res.locals[VIRTUAL_SERVER_LOCAL] = name;
     next();
   };
-  const nameOf = (res: Response): string => res.locals['virtualServer'] as string;
+  const nameOf = (res: Response): string => res.locals[VIRTUAL_SERVER_LOCAL] as string;
+  // A refused token at a defined virtual server is pointed at that view's metadata (its scopes).
+  const resourceServer = options.resourceServer;
+  const auth: RequestHandler[] = resourceServer
+    ? [
+        oauthGuard(resourceServer, options.log, (req) => {
+          const name = String(req.params['name'] ?? '');
+          return proxy.virtualServers.get(name) ? resourceServer.viewMetadataUrl(name) : undefined;
+        }),
+      ]
+    : [];
 
-  app.all('/mcp/:name', ...options.origin, ...options.auth, access, ...options.body, (req, res, next) =>
+  app.all('/mcp/:name', label, ...options.origin, ...auth, access, ...options.body, (req, res, next) =>
     routesOf(nameOf(res)).mcp.handle(req, res, next),
   );
-  app.get('/sse/:name', ...options.origin, ...options.auth, access, (req, res, next) =>
+  app.get('/sse/:name', label, ...options.origin, ...auth, access, (req, res, next) =>
     routesOf(nameOf(res)).sse.stream(req, res, next),
   );
-  app.all('/messages/:name', ...options.origin, ...options.auth, access, ...options.body, (req, res, next) =>
+  app.all('/messages/:name', label, ...options.origin, ...auth, access, ...options.body, (req, res, next) =>
     routesOf(nameOf(res)).sse.messages(req, res, next),
   );
 
