@@ -27,6 +27,7 @@ import { MRTR_METHODS } from './bridge.js';
 import { fulfilInputRounds, isInputRequired } from './input-rounds.js';
 import type { TaskTable } from './tasks.js';
 import { createTaskRelay } from './tasks-relay.js';
+import { servesTaskExtension } from './tasks-extension.js';
 import { MODERN_TASKS_CAPABILITY, registerModernTasks } from './tasks-modern.js';
 
 export interface SessionServerDeps {
@@ -347,6 +348,11 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
             : undefined;
     return owner === undefined ? undefined : registry.get(owner);
   };
+  /** A modern backend that declared the tasks extension runs tasks of its own (tasks-extension.ts). */
+  const servesExtension = (name: string): boolean => {
+    const backend = registry.get(name);
+    return backend?.era === 'modern' && servesTaskExtension(backend.capabilities);
+  };
   const connectionOf = (name: string): object | undefined => {
     const backend = registry.get(name);
     return backend?.state === 'ready' ? backend.connection() : undefined;
@@ -367,6 +373,7 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
           tasks: deps.tasks,
           call: forward,
           connectionOf,
+          servesExtension,
           relayContextOf,
           withCaller: (caller, backend, work) =>
             deps.sessions.withCaller(caller, () => tracked(caller, backend, work)),
@@ -440,6 +447,8 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     if (typeof name !== 'string') return true;
     const snapshot = deps.view ? deps.view.select(clientEra) : catalog.current(clientEra);
     const route = snapshot.toolRoutes.get(name);
+    // Any call may become a task on a backend that serves the extension: it decides, not the tool list.
+    if (route && servesExtension(route.backend)) return false;
     const support = route && taskSupportOf(route);
     return support !== 'required' && support !== 'optional';
   };
