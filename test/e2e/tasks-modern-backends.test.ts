@@ -82,8 +82,12 @@ describe('2026-07-28 clients, a backend serving the tasks extension', () => {
   let audience: string;
   let alice: string;
   let bob: string;
-  const call = (method: string, params: Record<string, unknown>, token = alice, capabilities = withTasks) =>
-    rpc(`${proxy.url}/mcp`, method, params, { token, capabilities });
+  const call = (
+    method: string,
+    params: Record<string, unknown>,
+    token = alice,
+    capabilities: Record<string, unknown> = withTasks,
+  ) => rpc(`${proxy.url}/mcp`, method, params, { token, capabilities });
 
   beforeAll(async () => {
     as = await startAuthorizationServer(await freePort());
