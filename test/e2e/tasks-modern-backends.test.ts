@@ -1,4 +1,14 @@
 import { join } from 'node:path';
+import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as HttpV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import {
+  CallToolResultSchema,
+  CancelTaskResultSchema,
+  CreateTaskResultSchema,
+  ElicitRequestSchema,
+  GetTaskResultSchema,
+  ListTasksResultSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuthorizationServer } from './support/authorization-server.js';
 import { startAuthorizationServer } from './support/authorization-server.js';
@@ -195,5 +205,110 @@ describe('2026-07-28 clients, a backend serving the tasks extension', () => {
     );
     expect(plain.result).toMatchObject({ content: [{ type: 'text', text: 'done: s' }] });
     expect(plain.result?.['resultType']).not.toBe('task');
+  });
+});
+
+describe('2025-era sessions, a backend serving the tasks extension', () => {
+  let proxy: RunningProxy;
+  const clients: ClientV1[] = [];
+
+  beforeAll(async () => {
+    const config = writeTempFile('mcp.json', { mcpServers: { modern: { url: backendUrl } } });
+    proxy = await startHttpProxy(config);
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close().catch(() => {})));
+  });
+
+  const connect = async (capabilities: Record<string, unknown> = {}): Promise<ClientV1> => {
+    const client = new ClientV1({ name: 'v1', version: '1.0.0' }, { capabilities });
+    clients.push(client);
+    await client.connect(new HttpV1(new URL(`${proxy.url}/mcp`)));
+    return client;
+  };
+  const createTask = async (client: ClientV1, name: string, args: Record<string, unknown>) =>
+    (
+      await client.request(
+        { method: 'tools/call', params: { name, arguments: args, task: { ttl: 60_000 } } },
+        CreateTaskResultSchema,
+      )
+    ).task;
+  const errorOf = async (work: Promise<unknown>): Promise<{ code: number; message: string }> => {
+    try {
+      await work;
+    } catch (error) {
+      return error as { code: number; message: string };
+    }
+    throw new Error('expected the request to fail');
+  };
+
+  it('creates the task in the 2025 shape, and tasks/result waits for its outcome', async () => {
+    const client = await connect();
+    const task = await createTask(client, 'modern__slow_task', { ms: 300, label: 'l' });
+    expect(task).toMatchObject({ status: 'working', ttl: 60_000, pollInterval: 50 });
+    expect(task.taskId).toMatch(PROXY_ID);
+    const polled = await client.request(
+      { method: 'tasks/get', params: { taskId: task.taskId } },
+      GetTaskResultSchema,
+    );
+    expect(polled).toMatchObject({ taskId: task.taskId, status: 'working' });
+    const result = await client.request(
+      { method: 'tasks/result', params: { taskId: task.taskId } },
+      CallToolResultSchema,
+    );
+    expect(result.content).toEqual([{ type: 'text', text: 'done: l' }]);
+    expect(result._meta).toMatchObject({ 'io.modelcontextprotocol/related-task': { taskId: task.taskId } });
+    expect(
+      await client.request({ method: 'tasks/get', params: { taskId: task.taskId } }, GetTaskResultSchema),
+    ).toMatchObject({ status: 'completed' });
+  });
+
+  it('asks the session what the task needs (a real elicitation) and answers the backend with tasks/update', async () => {
+    const asked: unknown[] = [];
+    const client = await connect({ elicitation: {} });
+    client.setRequestHandler(ElicitRequestSchema, async (request) => {
+      asked.push(request.params);
+      return { action: 'accept', content: { ok: true } };
+    });
+    const task = await createTask(client, 'modern__ask_task', {});
+    expect(task.status).toBe('input_required');
+    const result = await client.request(
+      { method: 'tasks/result', params: { taskId: task.taskId } },
+      CallToolResultSchema,
+    );
+    expect(result.content).toEqual([{ type: 'text', text: 'confirmed: accept' }]);
+    expect(asked).toEqual([
+      expect.objectContaining({
+        message: 'Confirm?',
+        _meta: { 'io.modelcontextprotocol/related-task': { taskId: task.taskId } },
+      }),
+    ]);
+  });
+
+  it('keeps two sessions’ tasks apart: get, list and cancel of another’s id find nothing', async () => {
+    const [a, b] = await Promise.all([connect(), connect()]);
+    const task = await createTask(a, 'modern__slow_task', { ms: 20_000, label: 'a' });
+    const notFound = { code: -32602, message: expect.stringContaining(`Task not found: "${task.taskId}"`) };
+    expect(
+      await errorOf(b.request({ method: 'tasks/get', params: { taskId: task.taskId } }, GetTaskResultSchema)),
+    ).toMatchObject(notFound);
+    expect(
+      await errorOf(
+        b.request({ method: 'tasks/cancel', params: { taskId: task.taskId } }, CancelTaskResultSchema),
+      ),
+    ).toMatchObject(notFound);
+    const listed = await b.request({ method: 'tasks/list', params: {} }, ListTasksResultSchema);
+    expect(listed.tasks.map((t) => t.taskId)).not.toContain(task.taskId);
+    expect(
+      (await a.request({ method: 'tasks/list', params: {} }, ListTasksResultSchema)).tasks.map(
+        (t) => t.taskId,
+      ),
+    ).toContain(task.taskId);
+    const cancelled = await a.request(
+      { method: 'tasks/cancel', params: { taskId: task.taskId } },
+      CancelTaskResultSchema,
+    );
+    expect(cancelled).toMatchObject({ taskId: task.taskId, status: 'cancelled' });
   });
 });

@@ -24,10 +24,10 @@ import { tracked } from './sessions.js';
 import { unsubscribeBackendIfUnused } from './subscriptions.js';
 import type { InputBridge } from './bridge.js';
 import { MRTR_METHODS } from './bridge.js';
-import { fulfilInputRounds, isInputRequired } from './input-rounds.js';
+import { askSession, fulfilInputRounds, isInputRequired } from './input-rounds.js';
 import type { TaskTable } from './tasks.js';
 import { createTaskRelay } from './tasks-relay.js';
-import { servesTaskExtension } from './tasks-extension.js';
+import { TASKS_EXTENSION, servesTaskExtension } from './tasks-extension.js';
 import { MODERN_TASKS_CAPABILITY, registerModernTasks } from './tasks-modern.js';
 
 export interface SessionServerDeps {
@@ -279,6 +279,24 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
         ctx,
       );
       if (asTask) return asTask;
+      if (taskRelay && params['task'] !== undefined && servesExtension(route.backend)) {
+        // A 2025-era task request to a backend that serves the extension: the backend is told
+        // the caller takes tasks (the extension in its capabilities) and decides itself.
+        const { task: _hint, ...plain } = params;
+        const own = server.getClientCapabilities() ?? {};
+        const extensions = { ...(own as { extensions?: object }).extensions, [TASKS_EXTENSION]: {} };
+        const capabilities = { ...own, extensions } as ClientCapabilities;
+        const created = await forward(
+          route.backend,
+          'tools/call',
+          { ...plain, name: route.name },
+          {
+            ...ctx,
+            modern: { ...ctx.modern, capabilities },
+          },
+        );
+        return taskRelay.created(route.backend, created);
+      }
       // A 2026-07-28 call is never task-augmented on the way to a 2025-era backend but by the above.
       const call = modernTasks && 'task' in params ? { ...params, task: undefined } : params;
       const result = await forward(route.backend, 'tools/call', { ...call, name: route.name }, ctx);
@@ -364,6 +382,9 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
       owner: () => session.id,
       call: (backend, method, params, ctx) => forward(backend, method, params, ctx),
       connectionOf,
+      servesExtension,
+      askSession: (backend, request, signal) =>
+        askSession({ backend, method: 'tasks/result', server, signal }, request),
     });
   if (taskRelay) Object.assign(relayed, taskRelay.handlers);
   const modernTasks =
