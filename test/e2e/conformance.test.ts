@@ -68,7 +68,15 @@ describe('official MCP conformance suite, server scenarios', () => {
 // The suite's client scenarios with the proxy as the client under test: its scenario server is
 // the proxy's only backend, and test/conformance/proxy-client.ts drives the proxy (over stdio)
 // as a user would: list the tools, call them. What the scenario checks is what the proxy sent.
-const CLIENT_SCENARIOS = ['initialize', 'tools_call'];
+const CLIENT_SCENARIOS = ['initialize', 'tools_call', 'request-metadata'];
+
+// Warnings a scenario may keep, and why. request-metadata scores its version-retry check on the
+// last request its server sees; after the modern connection, the proxy's last request is the
+// 2025-era `initialize` of the twin (enveloped, but with the 2025 version), probing whether the
+// server also serves 2025-era clients.
+const ALLOWED_WARNINGS: Record<string, string[]> = {
+  'request-metadata': ['sep-2575-client-retry-supported-version'],
+};
 
 describe('official MCP conformance suite, client scenarios with the proxy as the client', () => {
   let suite: Suite;
@@ -84,7 +92,12 @@ describe('official MCP conformance suite, client scenarios with the proxy as the
       const result = await runClientScenario(suite, command, scenario, RUN_TIMEOUT_MS);
       console.log(`client ${scenario}: ${result.passed}/${result.passed + result.failed} checks passed`);
       expect(result.passed, 'the scenario ran no checks').toBeGreaterThan(0);
-      expect({ scenario, failed: result.failedChecks }).toEqual({ scenario, failed: [] });
+      expect(result.failed, 'checks that FAILED').toBe(0);
+      const allowed = ALLOWED_WARNINGS[scenario] ?? [];
+      expect({ scenario, failed: result.failedChecks.filter((c) => !allowed.includes(c)) }).toEqual({
+        scenario,
+        failed: [],
+      });
     },
     RUN_TIMEOUT_MS,
   );

@@ -24,9 +24,10 @@ import { tracked } from './sessions.js';
 import { unsubscribeBackendIfUnused } from './subscriptions.js';
 import type { InputBridge } from './bridge.js';
 import { MRTR_METHODS } from './bridge.js';
-import { fulfilInputRounds, isInputRequired } from './input-rounds.js';
+import { askSession, fulfilInputRounds, isInputRequired } from './input-rounds.js';
 import type { TaskTable } from './tasks.js';
 import { createTaskRelay } from './tasks-relay.js';
+import { TASKS_EXTENSION, servesTaskExtension } from './tasks-extension.js';
 import { MODERN_TASKS_CAPABILITY, registerModernTasks } from './tasks-modern.js';
 
 export interface SessionServerDeps {
@@ -289,6 +290,24 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
         ctx,
       );
       if (asTask) return asTask;
+      if (taskRelay && params['task'] !== undefined && servesExtension(route.backend)) {
+        // A 2025-era task request to a backend that serves the extension: the backend is told
+        // the caller takes tasks (the extension in its capabilities) and decides itself.
+        const { task: _hint, ...plain } = params;
+        const own = server.getClientCapabilities() ?? {};
+        const extensions = { ...(own as { extensions?: object }).extensions, [TASKS_EXTENSION]: {} };
+        const capabilities = { ...own, extensions } as ClientCapabilities;
+        const created = await forward(
+          route.backend,
+          'tools/call',
+          { ...plain, name: route.name },
+          {
+            ...ctx,
+            modern: { ...ctx.modern, capabilities },
+          },
+        );
+        return taskRelay.created(route.backend, created);
+      }
       // A 2026-07-28 call is never task-augmented on the way to a 2025-era backend but by the above.
       const call = modernTasks && 'task' in params ? { ...params, task: undefined } : params;
       const result = await forward(route.backend, 'tools/call', { ...call, name: route.name }, ctx);
@@ -358,6 +377,11 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
             : undefined;
     return owner === undefined ? undefined : registry.get(owner);
   };
+  /** A modern backend that declared the tasks extension runs tasks of its own (tasks-extension.ts). */
+  const servesExtension = (name: string): boolean => {
+    const backend = registry.get(name);
+    return backend?.era === 'modern' && servesTaskExtension(backend.capabilities);
+  };
   const connectionOf = (name: string): object | undefined => {
     const backend = registry.get(name);
     return backend?.state === 'ready' ? backend.connection() : undefined;
@@ -369,6 +393,9 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
       owner: () => session.id,
       call: (backend, method, params, ctx) => forward(backend, method, params, ctx),
       connectionOf,
+      servesExtension,
+      askSession: (backend, request, signal) =>
+        askSession({ backend, method: 'tasks/result', server, signal }, request),
     });
   if (taskRelay) Object.assign(relayed, taskRelay.handlers);
   const modernTasks =
@@ -378,6 +405,7 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
           tasks: deps.tasks,
           call: forward,
           connectionOf,
+          servesExtension,
           relayContextOf,
           withCaller: (caller, backend, work) =>
             deps.sessions.withCaller(caller, () => tracked(caller, backend, work)),
@@ -452,6 +480,8 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     if (typeof name !== 'string') return true;
     const snapshot = deps.view ? deps.view.select(clientEra) : catalog.current(clientEra);
     const route = snapshot.toolRoutes.get(name);
+    // Any call may become a task on a backend that serves the extension: it decides, not the tool list.
+    if (route && servesExtension(route.backend)) return false;
     const support = route && taskSupportOf(route);
     return support !== 'required' && support !== 'optional';
   };

@@ -53,14 +53,18 @@ export async function fulfilInputRounds(first: Result, ctx: RoundsContext): Prom
     }
     const requests = Object.entries(result.inputRequests ?? {});
     const answers = await Promise.all(
-      requests.map(async ([key, request]) => [key, await ask(ctx, request)] as const),
+      requests.map(async ([key, request]) => [key, await askSession(ctx, request)] as const),
     );
     result = await ctx.retry(Object.fromEntries(answers), result.requestState);
   }
   return result;
 }
 
-async function ask(ctx: RoundsContext, request: { method?: unknown; params?: unknown }): Promise<Result> {
+/** Asks the session one question a modern backend listed (also for its tasks' inputRequests). */
+export async function askSession(
+  ctx: Pick<RoundsContext, 'backend' | 'method' | 'server' | 'signal'>,
+  request: { method?: unknown; params?: unknown },
+): Promise<Result> {
   const method = typeof request.method === 'string' ? request.method : String(request.method);
   const needed = NEEDS[method];
   if (!needed) {

@@ -9,6 +9,7 @@ import type { RelayContext } from './fastpath.js';
 import type { Caller } from './sessions.js';
 import type { TaskEntry, TaskTable } from './tasks.js';
 import { TERMINAL } from './tasks.js';
+import { TASKS_EXTENSION, createExtensionTasks } from './tasks-extension.js';
 import { createTaskRelay } from './tasks-relay.js';
 
 /**
@@ -24,9 +25,13 @@ import { createTaskRelay } from './tasks-relay.js';
  * answers with -32601 on a 2026-07-28 request before any handler runs (typescript-sdk #2598).
  * The gate lets them through when they are registered with explicit schemas (the exemption
  * from typescript-sdk #2599, in 2.4.0), so they are registered that way here.
+ *
+ * A backend that serves the extension itself (a 2026-07-28 backend) decides on its own which
+ * calls become tasks: its `resultType: "task"` is recorded under an id of the proxy's, and
+ * `tasks/get|update|cancel` are relayed to it raw (tasks-extension.ts).
  */
 
-export const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
+export { TASKS_EXTENSION };
 export const MODERN_TASKS_CAPABILITY = { [TASKS_EXTENSION]: {} };
 
 type Params = Record<string, unknown>;
@@ -36,6 +41,8 @@ export interface ModernTasksDeps {
   tasks: TaskTable;
   call: (backend: string, method: string, params: Params, ctx: RelayContext) => Promise<Result>;
   connectionOf: (backend: string) => object | undefined;
+  /** Whether a backend serves the tasks extension itself (a modern backend that declared it). */
+  servesExtension: (backend: string) => boolean;
   relayContextOf: (ctx: ServerContext) => RelayContext;
   /** Runs `work` with `caller` as the one a backend's requests to `backend` go to (sessions.ts). */
   withCaller: <T>(caller: Caller, backend: string, work: () => Promise<T>) => Promise<T>;
@@ -131,6 +138,17 @@ export function registerModernTasks(deps: ModernTasksDeps): ModernTasks {
     owner: () => owner,
     call: deps.call,
     connectionOf: deps.connectionOf,
+  });
+  const extension = createExtensionTasks({ tasks, call: deps.call, connectionOf: deps.connectionOf });
+  const lostTask = (entry: TaskEntry): Params => ({
+    ...modernTask({ ...entry.last, taskId: entry.id }),
+    status: 'failed',
+    statusMessage: entry.lost,
+    error: {
+      code: ProtocolErrorCode.InternalError,
+      message: entry.lost,
+      data: { backend: entry.backend },
+    },
   });
 
   const outcomeOf = async (
@@ -280,18 +298,8 @@ export function registerModernTasks(deps: ModernTasksDeps): ModernTasks {
     capabilities = server.getClientCapabilities() ?? {};
     const relayCtx = deps.relayContextOf(ctx);
     const entry = tasks.get(owner, params.taskId);
-    if (entry.lost !== undefined) {
-      return {
-        ...modernTask({ ...entry.last, taskId: entry.id }),
-        status: 'failed',
-        statusMessage: entry.lost,
-        error: {
-          code: ProtocolErrorCode.InternalError,
-          message: entry.lost,
-          data: { backend: entry.backend },
-        },
-      };
-    }
+    if (entry.lost !== undefined) return lostTask(entry);
+    if (deps.servesExtension(entry.backend)) return extension.get(entry, relayCtx);
     const task =
       entry.outcome && TERMINAL.has(String(entry.last['status']))
         ? { ...entry.last, taskId: entry.id }
@@ -304,7 +312,9 @@ export function registerModernTasks(deps: ModernTasksDeps): ModernTasks {
     owner = ownerOf(ctx);
     const entry = tasks.get(owner, params.taskId);
     try {
-      await relay.handlers['tasks/cancel']!({ taskId: params.taskId }, deps.relayContextOf(ctx));
+      if (deps.servesExtension(entry.backend) && entry.lost === undefined)
+        await extension.cancel(entry, deps.relayContextOf(ctx));
+      else await relay.handlers['tasks/cancel']!({ taskId: params.taskId }, deps.relayContextOf(ctx));
     } catch (error) {
       // Cancelling a task that already ended is acknowledged like any other (SEP-2663): only an
       // unknown id is an error, and that was settled above.
@@ -314,10 +324,10 @@ export function registerModernTasks(deps: ModernTasksDeps): ModernTasks {
     return {};
   });
 
-  server.setRequestHandler('tasks/update', { params: updateParams }, (params, ctx) => {
+  server.setRequestHandler('tasks/update', { params: updateParams }, async (params, ctx) => {
     if (!declaresExtension(server.getClientCapabilities())) throw needsExtension('tasks/update');
     owner = ownerOf(ctx);
-    const pump = pumps.get(tasks.get(owner, params.taskId));
+    const entry = tasks.get(owner, params.taskId);
     // The SDK lifts `inputResponses` off every 2026-07-28 request (the MRTR retry field) into the context.
     const responses = params.inputResponses ?? ctx.mcpReq.inputResponses;
     if (responses === undefined) {
@@ -326,6 +336,11 @@ export function registerModernTasks(deps: ModernTasksDeps): ModernTasks {
         'tasks/update: params.inputResponses is required',
       );
     }
+    if (deps.servesExtension(entry.backend) && entry.lost === undefined) {
+      await extension.update(entry, responses, deps.relayContextOf(ctx));
+      return {};
+    }
+    const pump = pumps.get(entry);
     // Responses to keys never asked, or already answered, are ignored (as the extension says).
     for (const [key, response] of Object.entries(responses)) {
       const question = pump?.questions.get(key);
@@ -342,6 +357,13 @@ export function registerModernTasks(deps: ModernTasksDeps): ModernTasks {
     },
     callTool(backend, params, taskSupport, ctx) {
       const { task: hint, ...call } = params;
+      // A backend serving the extension decides itself, from the caller's capabilities it is told.
+      if (deps.servesExtension(backend)) {
+        const taskOwner = owner;
+        return deps
+          .call(backend, 'tools/call', call, ctx)
+          .then((r) => extension.created(taskOwner, backend, r));
+      }
       // A 2025-style `task` hint never makes a task of a plain tool: the tool decides (SEP-2663).
       if (taskSupport !== 'required' && taskSupport !== 'optional') return undefined;
       if (!declaresExtension(server.getClientCapabilities())) {

@@ -3,6 +3,7 @@ import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 import type { RelayContext, RelayHandler } from './fastpath.js';
 import type { TaskEntry, TaskTable } from './tasks.js';
 import { RELATED_TASK, TERMINAL, taskNotFound } from './tasks.js';
+import { createExtensionTasks, isTaskResult, legacyTask } from './tasks-extension.js';
 
 /**
  * The 2025-11-25 tasks utility, relayed for one client: a task-augmented request goes to its
@@ -11,6 +12,11 @@ import { RELATED_TASK, TERMINAL, taskNotFound } from './tasks.js';
  * the caller's entry and are relayed raw, with the id rewritten both ways; `tasks/list` is
  * answered from the caller's entries (refreshed from their backends), never from a backend's
  * own list, which holds every client's tasks.
+ *
+ * A backend that serves the 2026-07-28 tasks extension instead (tasks-extension.ts) is asked in
+ * its own terms: its task is shown in the 2025 shape, `tasks/result` polls its `tasks/get` until
+ * the task ends, asking the session what the task's `inputRequests` need and answering the
+ * backend with `tasks/update`.
  */
 
 type Params = Record<string, unknown>;
@@ -26,7 +32,33 @@ export interface TaskRelayDeps {
   call: (backend: string, method: string, params: Params, ctx: RelayContext) => Promise<Result>;
   /** The backend's current connection, the one a new task lives on. */
   connectionOf: (backend: string) => object | undefined;
+  /** Whether a backend serves the tasks extension itself (a modern backend that declared it). */
+  servesExtension?: (backend: string) => boolean;
+  /** Asks the session one of a task's inputRequests (2025-era sessions only). */
+  askSession?: (
+    backend: string,
+    request: { method?: unknown; params?: unknown },
+    signal: AbortSignal,
+  ) => Promise<Result>;
 }
+
+/** Bounds on how often `tasks/result` polls a backend that serves the extension. */
+const MIN_POLL_MS = 50;
+const MAX_POLL_MS = 2_000;
+
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      signal.removeEventListener('abort', abort);
+      resolve();
+    }
+    function abort(): void {
+      clearTimeout(timer);
+      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    }
+    signal.addEventListener('abort', abort, { once: true });
+  });
 
 export interface TaskRelay {
   /** The relay handlers for `tasks/*`. */
@@ -63,6 +95,64 @@ export function withRelatedTask(result: Result, id: string): Result {
 
 export function createTaskRelay(deps: TaskRelayDeps): TaskRelay {
   const { tasks } = deps;
+  const extension = createExtensionTasks(deps);
+  const ownsTasks = (entry: TaskEntry): boolean =>
+    entry.lost === undefined && deps.servesExtension?.(entry.backend) === true;
+
+  /** The extension's detailed task, kept in the 2025 shape (with the backend's id, as every entry is). */
+  const detailedOf = async (entry: TaskEntry, ctx: RelayContext): Promise<Params> => {
+    const detailed = await extension.get(entry, ctx);
+    entry.last = { ...legacyTask(detailed), taskId: entry.backendTaskId };
+    return detailed;
+  };
+
+  /** `tasks/result` of an extension task: the backend is polled until the task ends. */
+  const outcomeOf = async (entry: TaskEntry, ctx: RelayContext): Promise<Result> => {
+    for (;;) {
+      const detailed = await detailedOf(entry, ctx);
+      const status = detailed['status'];
+      if (status === 'completed' && typeof detailed['result'] === 'object' && detailed['result'] !== null) {
+        const result = detailed['result'] as Params;
+        const meta = (result['_meta'] ?? {}) as Params;
+        return { ...result, _meta: { ...meta, [RELATED_TASK]: { taskId: entry.id } } };
+      }
+      if (status === 'failed' || status === 'cancelled' || status === 'completed') {
+        const error = (detailed['error'] ?? {}) as { code?: unknown; message?: unknown; data?: unknown };
+        throw new ProtocolError(
+          typeof error.code === 'number' ? error.code : ProtocolErrorCode.InternalError,
+          typeof error.message === 'string'
+            ? error.message
+            : `task ${JSON.stringify(entry.id)} is ${String(status)}`,
+          { taskId: entry.id, ...(error.data !== undefined && { data: error.data }) },
+        );
+      }
+      const inputRequests = detailed['inputRequests'];
+      if (status === 'input_required' && typeof inputRequests === 'object' && inputRequests !== null) {
+        const ask = deps.askSession;
+        if (!ask)
+          throw new ProtocolError(ProtocolErrorCode.InternalError, 'no client to ask for the task’s input');
+        const answers = await Promise.all(
+          Object.entries(inputRequests as Record<string, { method?: unknown; params?: Params }>).map(
+            async ([key, request]) => {
+              // The question names the task it is for, as a 2025-era backend's would.
+              const params = {
+                ...request.params,
+                _meta: { ...(request.params?._meta as Params), [RELATED_TASK]: { taskId: entry.id } },
+              };
+              return [key, await ask(entry.backend, { method: request.method, params }, ctx.signal)] as const;
+            },
+          ),
+        );
+        await extension.update(entry, Object.fromEntries(answers), ctx);
+        continue;
+      }
+      const every = Number(detailed['pollIntervalMs']);
+      await sleep(
+        Math.min(Math.max(Number.isFinite(every) ? every : 500, MIN_POLL_MS), MAX_POLL_MS),
+        ctx.signal,
+      );
+    }
+  };
 
   const lostError = (entry: TaskEntry): ProtocolError =>
     new ProtocolError(ProtocolErrorCode.InternalError, entry.lost ?? 'task lost', {
@@ -96,6 +186,10 @@ export function createTaskRelay(deps: TaskRelayDeps): TaskRelay {
 
   const refresh = async (entry: TaskEntry, ctx: RelayContext): Promise<Params> => {
     if (entry.lost !== undefined) return presentTask(entry);
+    if (ownsTasks(entry)) {
+      await detailedOf(entry, ctx);
+      return presentTask(entry);
+    }
     const task = (await ask(entry, 'tasks/get', ctx)) as Params;
     entry.last = task;
     return presentTask(entry, task);
@@ -106,6 +200,7 @@ export function createTaskRelay(deps: TaskRelayDeps): TaskRelay {
     'tasks/result': async (params, ctx) => {
       const entry = tasks.get(deps.owner(), taskIdOf(params, 'tasks/result'));
       if (entry.lost !== undefined) throw lostError(entry);
+      if (ownsTasks(entry)) return outcomeOf(entry, ctx);
       return withRelatedTask(await ask(entry, 'tasks/result', ctx), entry.id);
     },
     'tasks/cancel': async (params, ctx) => {
@@ -115,6 +210,10 @@ export function createTaskRelay(deps: TaskRelayDeps): TaskRelay {
           ProtocolErrorCode.InvalidParams,
           `Cannot cancel task ${JSON.stringify(entry.id)}: it is already failed (${entry.lost})`,
         );
+      }
+      if (ownsTasks(entry)) {
+        await extension.cancel(entry, ctx);
+        return refresh(entry, ctx);
       }
       const task = (await ask(entry, 'tasks/cancel', ctx)) as Params;
       entry.last = task;
@@ -152,6 +251,11 @@ export function createTaskRelay(deps: TaskRelayDeps): TaskRelay {
   return {
     handlers,
     created(backend, result) {
+      if (deps.servesExtension?.(backend) && isTaskResult(result)) {
+        const task = legacyTask(result);
+        const entry = tasks.add(deps.owner(), backend, deps.connectionOf(backend), task);
+        return { task: presentTask(entry) };
+      }
       const task = (result as { task?: unknown }).task;
       if (typeof task !== 'object' || task === null || typeof (task as Params)['taskId'] !== 'string')
         return result;

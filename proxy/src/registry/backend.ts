@@ -27,7 +27,7 @@ import type { RawRequestOptions } from './wire.js';
 import { RawWire } from './wire.js';
 import type { BackendTransportKind } from './transports.js';
 import type { BackendEra, CallerEnvelope, ListHints } from './era.js';
-import { PROXY_CLIENT_CAPABILITIES, backendMeta, listHints } from './era.js';
+import { PROXY_CLIENT_CAPABILITIES, backendMeta, envelopedInitialize, listHints } from './era.js';
 import { remoteTransport, stdioTransport } from './transports.js';
 
 export type BackendState = 'connecting' | 'ready' | 'failed' | 'stopped';
@@ -343,12 +343,17 @@ export class Backend {
         connectTimeoutMs,
         `backend "${this.name}" initialize`,
       );
+      // The twin first: the modern connection's own requests are then the server's last word
+      // from the proxy (a server that rejected a version sees the retry hold).
+      const twin = client.getProtocolEra() === 'modern' ? await this.openTwin(connectTimeoutMs) : undefined;
       const lists = await withTimeout(
         this.listAll(client),
         connectTimeoutMs,
         `backend "${this.name}" listing`,
-      );
-      const twin = client.getProtocolEra() === 'modern' ? await this.openTwin(connectTimeoutMs) : undefined;
+      ).catch(async (error: unknown) => {
+        await twin?.connection.client.close().catch(() => {});
+        throw error;
+      });
       if (stale()) {
         await twin?.connection.client.close().catch(() => {});
         return;
@@ -443,7 +448,9 @@ export class Backend {
     const spec = this.spec;
     if (isStdioBackend(spec) || this.transportKind !== 'streamable-http') return undefined;
     const client = this.newClient('legacy', true);
-    const wire = new RawWire(remoteTransport(spec, 'streamable-http'));
+    const wire = new RawWire(
+      envelopedInitialize(remoteTransport(spec, 'streamable-http'), this.options.clientInfo),
+    );
     this.opening.push(client);
     try {
       await withTimeout(client.connect(wire), timeoutMs, `backend "${this.name}" 2025-era initialize`);

@@ -1,4 +1,10 @@
-import type { ClientCapabilities, Implementation, LoggingLevel } from '@modelcontextprotocol/client';
+import type {
+  ClientCapabilities,
+  Implementation,
+  JSONRPCMessage,
+  LoggingLevel,
+  Transport,
+} from '@modelcontextprotocol/client';
 import {
   CLIENT_CAPABILITIES_META_KEY,
   CLIENT_INFO_META_KEY,
@@ -79,4 +85,32 @@ export function listHints(result: unknown): ListHints {
     ttlMs: typeof ttlMs === 'number' && Number.isFinite(ttlMs) && ttlMs >= 0 ? ttlMs : undefined,
     scope: cacheScope === 'public' || cacheScope === 'private' ? cacheScope : undefined,
   };
+}
+
+/**
+ * The transport of a twin (the 2025-era connection to a modern server, backend.ts): its
+ * `initialize` also carries the envelope a 2026-07-28 server requires on every request (the
+ * offered 2025 version, the proxy's identity and capabilities) and the `MCP-Protocol-Version`
+ * header. A server of both eras reads it as the 2025-era handshake it is (extra `_meta` is
+ * ignored there); a 2026-only server sees no request without the envelope (the conformance
+ * suite's `request-metadata` checks every request it gets).
+ */
+export function envelopedInitialize(transport: Transport, clientInfo: Implementation): Transport {
+  const send = transport.send.bind(transport);
+  transport.send = (message: JSONRPCMessage, options) => {
+    if (!('method' in message) || message.method !== 'initialize' || !('id' in message)) {
+      return send(message, options);
+    }
+    const params = (message.params ?? {}) as Record<string, unknown>;
+    const version = typeof params['protocolVersion'] === 'string' ? params['protocolVersion'] : undefined;
+    if (version !== undefined) transport.setProtocolVersion?.(version);
+    const meta = {
+      ...(params['_meta'] as Record<string, unknown> | undefined),
+      ...(version !== undefined && { [PROTOCOL_VERSION_META_KEY]: version }),
+      [CLIENT_INFO_META_KEY]: clientInfo,
+      [CLIENT_CAPABILITIES_META_KEY]: params['capabilities'] ?? PROXY_CLIENT_CAPABILITIES,
+    };
+    return send({ ...message, params: { ...params, _meta: meta } }, options);
+  };
+  return transport;
 }
