@@ -6,7 +6,7 @@ import { buildCatalog, createCatalogBuilder, routeResource } from './catalog.js'
 import { definitionHash } from './definition.js';
 import { toolFilter } from './filter.js';
 import { defaultNaming, exposedName, shorten } from './names.js';
-import { listJson } from './serialized.js';
+import { catalogListBytes, listJson } from './serialized.js';
 
 const tool = (name: string): Tool => ({ name, inputSchema: { type: 'object' } });
 const lists = (partial: Partial<BackendLists>): BackendLists => ({
@@ -204,6 +204,8 @@ describe('createCatalogBuilder: one backend changed, only its part is recomputed
     const catalog = buildCatalog([a, b], defaultNaming);
     expect(listJson(catalog.tools)).toBe(JSON.stringify(catalog.tools));
     expect(listJson([])).toBe('[]');
+    expect(catalogListBytes(catalog, 'tools').toString()).toBe(JSON.stringify(catalog.tools));
+    expect(catalogListBytes(catalog, 'prompts').toString()).toBe('[]');
   });
 });
 
