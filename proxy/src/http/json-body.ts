@@ -8,6 +8,7 @@ import type { RequestHandler } from 'express';
 // its answers (413, 415, the dump of an oversize body) are its own. A body that is not valid JSON
 // gets body-parser's own error (same type, status and message), mapped by `bodyErrors`.
 
+// eslint-disable-next-line no-control-regex -- JSON whitespace, as body-parser matches it
 const FIRST_NON_WHITESPACE = /^[\x20\x09\x0a\x0d]*([^\x20\x09\x0a\x0d]|$)/;
 const JSON_SYNTAX = /#+/g;
 
