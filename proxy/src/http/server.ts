@@ -15,6 +15,8 @@ import {
   originGuard,
 } from './guards.js';
 import { healthz, readyz } from './health.js';
+import type { HotRoutes } from './hot-route.js';
+import { hotMcpRoutes } from './hot-route.js';
 import type { Listening } from './listen.js';
 import { listen } from './listen.js';
 
@@ -172,10 +174,15 @@ export async function startHttpFrontDoor(
   };
 
   const mcpApp = newApp(metrics);
+  const onError = bodyErrors(options.maxBodyBytes, httpLog);
+  const host = hostGuard(options.host);
+  // Filled below, once the routes' chains exist; mounted first so the hot routes skip the router.
+  const hot: HotRoutes = { whole: [], virtual: [], onError };
+  mcpApp.use(hotMcpRoutes(hot));
   mcpApp.get('/healthz', healthz);
   mcpApp.get('/readyz', readyz(proxy));
   if (!options.admin) mcpApp.get('/metrics', metrics.scrape);
-  mcpApp.use(hostGuard(options.host));
+  mcpApp.use(host);
   if (resourceServer) {
     const metadata = protectedResourceMetadata(resourceServer);
     // The bare form, the path-suffixed one for /mcp (RFC 9728 §3.1), and the audience's own if it differs.
@@ -190,7 +197,8 @@ export async function startHttpFrontDoor(
     resourceServer && catalogScopes.length > 0
       ? [...auth, catalogScopeGuard(resourceServer, catalogScopes, httpLog)]
       : auth;
-  mcpApp.all('/mcp', ...origin, ...whole, ...body, mcp.handle);
+  const wholeChain: RequestHandler[] = [...origin, ...whole, ...body, mcp.handle];
+  mcpApp.all('/mcp', ...wholeChain);
   mcpApp.get('/sse', ...origin, ...whole, sse.stream);
   mcpApp.all('/messages', ...origin, ...whole, ...body, sse.messages);
   const virtual = mountVirtualServers(mcpApp, {
@@ -208,11 +216,14 @@ export async function startHttpFrontDoor(
     body,
     resourceServer,
   });
+  // The router would run the host guard (app-wide, above) and then the route's own chain.
+  hot.whole = [host, ...wholeChain];
+  hot.virtual = [host, ...virtual.mcpChain];
   mcpApp.use(misdirectedMcp());
   // After the MCP routes, so MCP requests (the hot path) never walk the admin router's layers.
   if (!options.admin) mcpApp.use(...adminRoutes(options.host));
   mcpApp.use(noRoute(options.admin ? [...MCP_ROUTES, ...PROBE_ROUTES] : ROUTES, !!options.admin));
-  mcpApp.use(bodyErrors(options.maxBodyBytes, httpLog));
+  mcpApp.use(onError);
 
   const cleanUp = async (): Promise<void> => {
     await sessions.closeAll();

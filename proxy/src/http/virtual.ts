@@ -25,6 +25,8 @@ export interface VirtualRouteOptions {
 }
 
 export interface VirtualRoutes {
+  /** The chain `POST /mcp/:name` runs (mounted on the app, and run by the hot route, hot-route.ts). */
+  mcpChain: RequestHandler[];
   close(): Promise<void>;
 }
 
@@ -166,9 +168,14 @@ export function mountVirtualServers(app: Express, options: VirtualRouteOptions):
   };
   const nameOf = (res: Response): string => res.locals['virtualServer'] as string;
 
-  app.all('/mcp/:name', ...options.origin, ...options.auth, access, ...options.body, (req, res, next) =>
-    routesOf(nameOf(res)).mcp.handle(req, res, next),
-  );
+  const mcpChain: RequestHandler[] = [
+    ...options.origin,
+    ...options.auth,
+    access,
+    ...options.body,
+    (req, res, next) => routesOf(nameOf(res)).mcp.handle(req, res, next),
+  ];
+  app.all('/mcp/:name', ...mcpChain);
   app.get('/sse/:name', ...options.origin, ...options.auth, access, (req, res, next) =>
     routesOf(nameOf(res)).sse.stream(req, res, next),
   );
@@ -177,6 +184,7 @@ export function mountVirtualServers(app: Express, options: VirtualRouteOptions):
   );
 
   return {
+    mcpChain,
     close: async () => {
       detach();
       await Promise.all([...routes.values()].map((route) => route.mcp.close().catch(() => {})));
