@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 
-// POST /mcp and POST /mcp/<name> carry nearly every MCP request. Express finds their handlers by
+// POST /mcp and POST /mcp/<name> carry nearly every MCP request (POST /messages and
+// /messages/<name> every legacy SSE one). Express finds their handlers by
 // walking its router (every layer's path match, per request); this runs the same handlers, in the
 // same order, straight away. Nothing is skipped: the chains are the ones the router holds for
 // those routes (guards, OAuth, body limits, the handler), errors go to the same error handler,
@@ -9,13 +10,16 @@ import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Respon
 /** The route pattern a hot request is counted under (read by the metrics middleware). */
 export const HOT_ROUTE = 'hotRoute';
 
-const VIRTUAL = /^\/mcp\/([A-Za-z0-9_-]+)$/;
+const VIRTUAL = /^\/(mcp|messages)\/([A-Za-z0-9_-]+)$/;
 
 export interface HotRoutes {
   /** The chain of `POST /mcp`, as the router holds it after the app-wide guards. */
   whole: RequestHandler[];
   /** The chain of `POST /mcp/:name`. */
   virtual: RequestHandler[];
+  /** The chains of `POST /messages` and `POST /messages/:name` (legacy SSE). */
+  messages: RequestHandler[];
+  virtualMessages: RequestHandler[];
   /** The app's error handler (what the router would call with an error). */
   onError: ErrorRequestHandler;
 }
@@ -52,14 +56,15 @@ export function hotMcpRoutes(routes: HotRoutes): RequestHandler {
     const url = req.url;
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
-    if (path === '/mcp') {
-      res.locals[HOT_ROUTE] = '/mcp';
-      return run(routes.whole, req, res, next);
+    if (path === '/mcp' || path === '/messages') {
+      res.locals[HOT_ROUTE] = path;
+      return run(path === '/mcp' ? routes.whole : routes.messages, req, res, next);
     }
-    const name = VIRTUAL.exec(path)?.[1];
+    const match = VIRTUAL.exec(path);
+    const name = match?.[2];
     if (name === undefined) return next();
-    res.locals[HOT_ROUTE] = '/mcp/:name';
+    res.locals[HOT_ROUTE] = `/${match?.[1]}/:name`;
     req.params = { name };
-    run(routes.virtual, req, res, next);
+    run(match?.[1] === 'mcp' ? routes.virtual : routes.virtualMessages, req, res, next);
   };
 }

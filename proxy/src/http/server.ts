@@ -177,7 +177,7 @@ export async function startHttpFrontDoor(
   const onError = bodyErrors(options.maxBodyBytes, httpLog);
   const host = hostGuard(options.host);
   // Filled below, once the routes' chains exist; mounted first so the hot routes skip the router.
-  const hot: HotRoutes = { whole: [], virtual: [], onError };
+  const hot: HotRoutes = { whole: [], virtual: [], messages: [], virtualMessages: [], onError };
   mcpApp.use(hotMcpRoutes(hot));
   mcpApp.get('/healthz', healthz);
   mcpApp.get('/readyz', readyz(proxy));
@@ -200,7 +200,8 @@ export async function startHttpFrontDoor(
   const wholeChain: RequestHandler[] = [...origin, ...whole, ...body, mcp.handle];
   mcpApp.all('/mcp', ...wholeChain);
   mcpApp.get('/sse', ...origin, ...whole, sse.stream);
-  mcpApp.all('/messages', ...origin, ...whole, ...body, sse.messages);
+  const messagesChain: RequestHandler[] = [...origin, ...whole, ...body, sse.messages];
+  mcpApp.all('/messages', ...messagesChain);
   const virtual = mountVirtualServers(mcpApp, {
     proxy,
     log: httpLog,
@@ -219,6 +220,8 @@ export async function startHttpFrontDoor(
   // The router would run the host guard (app-wide, above) and then the route's own chain.
   hot.whole = [host, ...wholeChain];
   hot.virtual = [host, ...virtual.mcpChain];
+  hot.messages = [host, ...messagesChain];
+  hot.virtualMessages = [host, ...virtual.messagesChain];
   mcpApp.use(misdirectedMcp());
   // After the MCP routes, so MCP requests (the hot path) never walk the admin router's layers.
   if (!options.admin) mcpApp.use(...adminRoutes(options.host));

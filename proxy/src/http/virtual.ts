@@ -25,8 +25,9 @@ export interface VirtualRouteOptions {
 }
 
 export interface VirtualRoutes {
-  /** The chain `POST /mcp/:name` runs (mounted on the app, and run by the hot route, hot-route.ts). */
+  /** The chains `POST /mcp/:name` and `/messages/:name` run (mounted, and run by hot-route.ts). */
   mcpChain: RequestHandler[];
+  messagesChain: RequestHandler[];
   close(): Promise<void>;
 }
 
@@ -179,12 +180,18 @@ export function mountVirtualServers(app: Express, options: VirtualRouteOptions):
   app.get('/sse/:name', ...options.origin, ...options.auth, access, (req, res, next) =>
     routesOf(nameOf(res)).sse.stream(req, res, next),
   );
-  app.all('/messages/:name', ...options.origin, ...options.auth, access, ...options.body, (req, res, next) =>
-    routesOf(nameOf(res)).sse.messages(req, res, next),
-  );
+  const messagesChain: RequestHandler[] = [
+    ...options.origin,
+    ...options.auth,
+    access,
+    ...options.body,
+    (req, res, next) => routesOf(nameOf(res)).sse.messages(req, res, next),
+  ];
+  app.all('/messages/:name', ...messagesChain);
 
   return {
     mcpChain,
+    messagesChain,
     close: async () => {
       detach();
       await Promise.all([...routes.values()].map((route) => route.mcp.close().catch(() => {})));
