@@ -4,7 +4,9 @@
  * (proxy built first: `npx tsc -b proxy`). Unlike latency, CPU time barely moves with other
  * load on the machine, so this is the figure to compare before and after a hot-path change.
  * The backend is server-everything over stdio; 16 calls are kept in flight. `supergateway`
- * measures the single-hop bridge (stateful Streamable HTTP) the same way, for comparison.
+ * measures the single-hop bridge (stateful Streamable HTTP) the same way, for comparison; `sse`
+ * is the legacy SSE front door (/sse + /messages) with the same client. After the c=16 run, the
+ * p50 of calls one at a time is printed too.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { EVERYTHING_BIN, PROXY_CLI, SUPERGATEWAY_BIN } from './paths.js';
@@ -110,9 +113,13 @@ if (mode === 'stdio') {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   stop = async () => void proxy.kill('SIGTERM');
-  if (mode === 'http') {
+  if (mode === 'http' || mode === 'sse') {
     const client = new Client({ name: 'cpu-bench', version: '1' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+    await client.connect(
+      mode === 'sse'
+        ? new SSEClientTransport(new URL(url.replace(/mcp$/, 'sse')))
+        : new StreamableHTTPClientTransport(new URL(url)),
+    );
     call = () =>
       client.request(
         { method: 'tools/call', params: { name: 'everything__echo', arguments: { message: 'hi' } } },
@@ -153,4 +160,12 @@ console.log(
   `${mode}: ${calls} calls at c=${concurrency}: proxy CPU ${((used * 1000) / calls).toFixed(1)} µs/call, ` +
     `${Math.round((calls * 1000) / wallMs)} calls/s`,
 );
+const single: number[] = [];
+for (let i = 0; i < Math.min(calls, 2000); i++) {
+  const at = performance.now();
+  await call();
+  single.push(performance.now() - at);
+}
+single.sort((a, b) => a - b);
+console.log(`${mode}: c=1 p50 ${(single[Math.floor(single.length / 2)] ?? 0).toFixed(3)} ms`);
 await stop();

@@ -1,10 +1,12 @@
 import type { Tool } from '@modelcontextprotocol/server';
 import { describe, expect, it } from 'vitest';
 import type { BackendLists } from '../registry/backend.js';
-import { buildCatalog, routeResource } from './catalog.js';
+import type { CatalogSource } from './catalog.js';
+import { buildCatalog, createCatalogBuilder, routeResource } from './catalog.js';
 import { definitionHash } from './definition.js';
 import { toolFilter } from './filter.js';
 import { defaultNaming, exposedName, shorten } from './names.js';
+import { catalogListBytes, listJson } from './serialized.js';
 
 const tool = (name: string): Tool => ({ name, inputSchema: { type: 'object' } });
 const lists = (partial: Partial<BackendLists>): BackendLists => ({
@@ -154,6 +156,56 @@ describe('buildCatalog: overrides and pins', () => {
     expect(catalog.withheld.get('other')?.state).toBe('held');
     expect(catalog.toolRoutes.has('lookup')).toBe(false);
     expect(catalog.collisions).toEqual([{ kind: 'tool', exposed: 'lookup', keptBy: 'a', droppedFrom: 'b' }]);
+  });
+});
+
+describe('createCatalogBuilder: one backend changed, only its part is recomputed', () => {
+  const stampA = [{}];
+  const a: CatalogSource = { ...source('a', { tools: [tool('x'), tool('y')] }), stamp: stampA };
+  const b: CatalogSource = { ...source('b', { tools: [tool('x')] }), stamp: [{}] };
+
+  it('reuses an unchanged backend’s listed tools, and recomputes a backend whose list changed', () => {
+    const build = createCatalogBuilder(defaultNaming);
+    const first = build([a, b]);
+    const changed = { ...b, lists: lists({ tools: [tool('x'), tool('z')] }) };
+    const second = build([a, changed]);
+    expect(second.tools.map((t) => t.name)).toEqual(['a__x', 'a__y', 'b__x', 'b__z']);
+    // The same objects: their serialisations (serialized.ts) are reused too.
+    expect(second.tools[0]).toBe(first.tools[0]);
+    expect(second.tools[1]).toBe(first.tools[1]);
+    expect(second.tools[2]).not.toBe(first.tools[2]);
+    expect(second.digests.tools).not.toBe(first.digests.tools);
+    expect(second.digests.tools).toBe(buildCatalog([a, changed], defaultNaming).digests.tools);
+  });
+
+  it('recomputes a backend whose stamp changed (new pin records, new tool settings)', () => {
+    const build = createCatalogBuilder(defaultNaming);
+    build([a, b]);
+    const held: CatalogSource = { ...a, pinVerdict: () => ({ state: 'held' }), stamp: [stampA[0], 1] };
+    const second = build([held, b]);
+    expect(second.tools.map((t) => t.name)).toEqual(['b__x']);
+    expect([...second.withheld.keys()]).toEqual(['a__x', 'a__y']);
+    // Without a stamp nothing is reused: the stages run again on every build.
+    const unstamped: CatalogSource = { ...a, stamp: undefined, includeTool: (name) => name === 'x' };
+    expect(build([unstamped, b]).tools.map((t) => t.name)).toEqual(['a__x', 'b__x']);
+  });
+
+  it('keeps collisions in registration order whatever was reused', () => {
+    const build = createCatalogBuilder(defaultNaming);
+    const first = { ...source('a', { tools: [tool('t')] }, ''), stamp: [] };
+    const second = { ...source('b', { tools: [tool('t')] }, ''), stamp: [] };
+    build([first, second]);
+    const swapped = build([second, first]);
+    expect(swapped.toolRoutes.get('t')).toEqual({ backend: 'b', name: 't' });
+    expect(swapped.collisions).toEqual([{ kind: 'tool', exposed: 't', keptBy: 'b', droppedFrom: 'a' }]);
+  });
+
+  it('serialises a list as JSON.stringify does', () => {
+    const catalog = buildCatalog([a, b], defaultNaming);
+    expect(listJson(catalog.tools)).toBe(JSON.stringify(catalog.tools));
+    expect(listJson([])).toBe('[]');
+    expect(catalogListBytes(catalog, 'tools').toString()).toBe(JSON.stringify(catalog.tools));
+    expect(catalogListBytes(catalog, 'prompts').toString()).toBe('[]');
   });
 });
 

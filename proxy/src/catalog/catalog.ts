@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type {
   Prompt,
   Resource,
@@ -14,6 +13,7 @@ import { exposedName } from './names.js';
 import { overridden } from './overrides.js';
 import type { PinSource, PinVerdict } from './pins.js';
 import { noPins } from './pins.js';
+import { listDigest } from './serialized.js';
 
 /** Where an exposed name leads: a backend and the name that backend knows. */
 export interface Route {
@@ -49,6 +49,31 @@ export interface CatalogSource {
   overrides?: Record<string, ToolOverride> | undefined;
   /** Whether a tool's definition hash may be listed (pins.ts); default: every tool may. */
   pinVerdict?: (original: string, hash: string) => PinVerdict;
+  /**
+   * What the backend's tool stages depend on besides its tool list (its spec's tool settings,
+   * its pin records' revision…), compared by identity: a builder reuses the backend's tools from
+   * the previous build when the list and every stamp are the same (see createCatalogBuilder).
+   * Without one, the backend's tools are computed again on every build.
+   */
+  stamp?: readonly unknown[];
+}
+
+/** One tool of one backend through overrides, filters and pins, before collisions. */
+interface ToolCandidate {
+  original: string;
+  hash: string;
+  /** Null when filtered out. */
+  exposed: string | null;
+  verdict: PinVerdict;
+  /** The tool as listed under `exposed`: kept across builds, so its serialisation is too. */
+  listed: Tool | null;
+}
+
+interface ToolPart {
+  tools: readonly Tool[];
+  prefix: string;
+  stamp: readonly unknown[] | undefined;
+  candidates: ToolCandidate[];
 }
 
 /**
@@ -96,7 +121,70 @@ export interface Catalog {
 
 export const emptyCatalog: Catalog = buildCatalog([], { separator: '__', maxLength: 64 });
 
+/** Builds catalogs from scratch each time (tests, one-off views). */
 export function buildCatalog(sources: CatalogSource[], naming: NamingOptions): Catalog {
+  return createCatalogBuilder(naming)(sources);
+}
+
+const sameStamp = (a: readonly unknown[] | undefined, b: readonly unknown[] | undefined): boolean =>
+  a !== undefined && b !== undefined && a.length === b.length && a.every((v, i) => v === b[i]);
+
+function toolCandidates(source: CatalogSource, naming: NamingOptions): ToolCandidate[] {
+  const { prefix, includeTool, lists, overrides, pinVerdict = noPins } = source;
+  return lists.tools.map((tool): ToolCandidate => {
+    const hash = definitionHash(tool);
+    if (!includeTool(tool.name)) {
+      return { original: tool.name, hash, exposed: null, verdict: { state: 'none' }, listed: null };
+    }
+    const shown = overridden(tool, overrides?.[tool.name]);
+    const verdict = pinVerdict(tool.name, hash);
+    const exposed = exposedName(prefix, shown.name, naming);
+    return { original: tool.name, hash, exposed, verdict, listed: { ...shown, name: exposed } };
+  });
+}
+
+/**
+ * A catalog builder that remembers each backend's tools through overrides, filters, pins and
+ * prefixing (hashing, renaming, copying), keyed by the backend's tool list and its stamp: after
+ * one backend changes, only its part is computed again, and every other backend's listed tools
+ * are the same objects as before (so their serialisations are reused too, see serialized.ts).
+ * Collisions and the routing table are a pass over the parts, in registration order.
+ */
+export function createCatalogBuilder(naming: NamingOptions): (sources: CatalogSource[]) => Catalog {
+  let parts = new Map<string, ToolPart>();
+  return (sources) => {
+    const next = new Map<string, ToolPart>();
+    const partOf = (source: CatalogSource): ToolPart => {
+      const before = parts.get(source.backend);
+      if (
+        before &&
+        before.tools === source.lists.tools &&
+        before.prefix === source.prefix &&
+        sameStamp(before.stamp, source.stamp)
+      ) {
+        next.set(source.backend, before);
+        return before;
+      }
+      const part: ToolPart = {
+        tools: source.lists.tools,
+        prefix: source.prefix,
+        stamp: source.stamp,
+        candidates: toolCandidates(source, naming),
+      };
+      next.set(source.backend, part);
+      return part;
+    };
+    const catalog = assemble(sources, partOf, naming);
+    parts = next;
+    return catalog;
+  };
+}
+
+function assemble(
+  sources: CatalogSource[],
+  partOf: (source: CatalogSource) => ToolPart,
+  naming: NamingOptions,
+): Catalog {
   const collisions: Collision[] = [];
   const claim = <V>(
     table: Map<string, V>,
@@ -132,41 +220,35 @@ export function buildCatalog(sources: CatalogSource[], naming: NamingOptions): C
   const routeOwner = (route: Route): string => route.backend;
   const self = (backend: string): string => backend;
 
-  for (const { backend, prefix, includeTool, lists, overrides, pinVerdict = noPins } of sources) {
-    // Stages per tool: overrides → filters → pins → prefixing and collisions.
-    for (const tool of lists.tools) {
-      const hash = definitionHash(tool);
+  for (const source of sources) {
+    const { backend, prefix, lists } = source;
+    // Stages per tool (in the part): overrides → filters → pins → prefixing; then collisions here.
+    for (const candidate of partOf(source).candidates) {
+      const { original, hash, exposed, verdict, listed } = candidate;
+      const matched = verdict.state === 'match' || verdict.state === 'drifted';
       const entry: ToolEntry = {
         backend,
-        original: tool.name,
-        exposed: null,
+        original,
+        exposed,
         hash,
         state: 'filtered',
-        pin: null,
-        pinSource: null,
+        pin: matched ? verdict.pin : null,
+        pinSource: matched ? verdict.source : null,
       };
       toolEntries.push(entry);
-      const shown = overridden(tool, overrides?.[tool.name]);
-      if (!includeTool(tool.name)) continue;
-      const verdict = pinVerdict(tool.name, hash);
-      if (verdict.state === 'match' || verdict.state === 'drifted') {
-        entry.pin = verdict.pin;
-        entry.pinSource = verdict.source;
-      }
-      const name = exposedName(prefix, shown.name, naming);
-      entry.exposed = name;
-      if (!claim(toolNames, 'tool', name, { backend, name: tool.name }, backend, routeOwner)) {
+      if (exposed === null || listed === null) continue;
+      if (!claim(toolNames, 'tool', exposed, { backend, name: original }, backend, routeOwner)) {
         entry.state = 'collision';
         continue;
       }
       if (verdict.state === 'drifted' || verdict.state === 'held') {
         entry.state = verdict.state;
-        withheld.set(name, entry);
+        withheld.set(exposed, entry);
         continue;
       }
       entry.state = 'listed';
-      toolRoutes.set(name, { backend, name: tool.name });
-      tools.push({ ...shown, name });
+      toolRoutes.set(exposed, { backend, name: original });
+      tools.push(listed);
     }
     for (const prompt of lists.prompts) {
       const name = exposedName(prefix, prompt.name, naming);
@@ -203,9 +285,9 @@ export function buildCatalog(sources: CatalogSource[], naming: NamingOptions): C
     toolEntries,
     withheld,
     digests: {
-      tools: digestOf(tools),
-      prompts: digestOf(prompts),
-      resources: digestOf([resources, resourceTemplates]),
+      tools: listDigest(tools),
+      prompts: listDigest(prompts),
+      resources: listDigest(resources, resourceTemplates),
     },
   };
 }
@@ -215,8 +297,4 @@ export function routeResource(catalog: Catalog, uri: string): string | undefined
   const listed = catalog.resourceRoutes.get(uri);
   if (listed !== undefined) return listed;
   return catalog.templateRoutes.find((route) => route.template.match(uri) !== null)?.backend;
-}
-
-export function digestOf(value: unknown): string {
-  return createHash('sha1').update(JSON.stringify(value)).digest('base64url');
 }

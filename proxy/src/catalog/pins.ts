@@ -68,6 +68,9 @@ export class PinBook {
   private readonly records = new Map<string, Map<string, PinRecord>>();
   private readonly seen = new Map<string, ToolDefinition>();
   private readonly driftCounts = new Map<string, number>();
+  private readonly observed = new WeakSet<readonly Tool[]>();
+  /** Bumped whenever a backend's records change: verdicts taken before may differ now. */
+  private readonly revisions = new Map<string, number>();
   private readonly log: Logger;
 
   constructor(private readonly options: PinBookOptions) {
@@ -75,13 +78,19 @@ export class PinBook {
     this.log = options.log.with({ component: 'pins' });
   }
 
-  /** Called before each catalog build with a ready backend's tools: remembers, and records first sightings. */
+  /**
+   * Called before each catalog build with a ready backend's tools: remembers, and records first
+   * sightings. A list already observed is skipped (records are never removed, so observing it
+   * again would change nothing): a rebuild after one backend changed looks at that one's tools only.
+   */
   observe(backend: string, tools: readonly Tool[]): void {
+    if (this.observed.has(tools)) return;
+    this.observed.add(tools);
     const book = this.book(backend);
     let changed = false;
     for (const tool of tools) {
       const hash = definitionHash(tool);
-      this.remember(hash, definitionOf(tool));
+      if (!this.seen.has(hash)) this.remember(hash, definitionOf(tool));
       if (this.policy !== 'first-seen' || book.has(tool.name)) continue;
       book.set(tool.name, {
         hash,
@@ -91,7 +100,16 @@ export class PinBook {
       });
       changed = true;
     }
-    if (changed) this.save(backend);
+    if (changed) this.changed(backend);
+  }
+
+  /**
+   * Changes whenever the backend's records do (a first sighting, an approval): a catalog builder
+   * reuses the backend's verdicts while this and the spec's pins stay the same.
+   */
+  revision(backend: string): number {
+    this.book(backend);
+    return this.revisions.get(backend) ?? 0;
   }
 
   /** The verdict function for one backend's tools, given the pins in its spec. */
@@ -124,7 +142,7 @@ export class PinBook {
         definition: this.seen.get(hash),
       });
     }
-    this.save(backend);
+    this.changed(backend);
     return previous;
   }
 
@@ -141,6 +159,11 @@ export class PinBook {
   /** Drifts detected since start, per backend (a counter for /metrics). */
   drifts(): ReadonlyMap<string, number> {
     return this.driftCounts;
+  }
+
+  private changed(backend: string): void {
+    this.revisions.set(backend, (this.revisions.get(backend) ?? 0) + 1);
+    this.save(backend);
   }
 
   private remember(hash: string, definition: ToolDefinition): void {

@@ -3,7 +3,7 @@ import { Field } from '../log.js';
 import type { Backend, BackendLists } from '../registry/backend.js';
 import type { Registry } from '../registry/registry.js';
 import type { Catalog, CatalogSource } from './catalog.js';
-import { buildCatalog, emptyCatalog } from './catalog.js';
+import { buildCatalog, createCatalogBuilder, emptyCatalog } from './catalog.js';
 import { definitionDiff, definitionOf } from './definition.js';
 import { toolFilter } from './filter.js';
 import type { NamingOptions } from './names.js';
@@ -54,6 +54,20 @@ export function createCatalogStore(
   /** Withheld tools already logged (state, backend, tool, hash): a rebuild does not repeat the line. */
   let withheldSeen = new Set<string>();
 
+  // One builder per era: each reuses an unchanged backend's tools from its previous build.
+  const builders: Record<ClientEra, (sources: CatalogSource[]) => Catalog> = {
+    modern: createCatalogBuilder(naming),
+    legacy: createCatalogBuilder(naming),
+  };
+  // Compiled globs per spec (a spec is replaced, never edited, when a backend is updated).
+  const filters = new WeakMap<object, (name: string) => boolean>();
+  const includeOf = (tools: Backend['spec']['tools']): ((name: string) => boolean) => {
+    if (tools === undefined) return toolFilter(undefined);
+    let filter = filters.get(tools);
+    if (!filter) filters.set(tools, (filter = toolFilter(tools)));
+    return filter;
+  };
+
   const sourcesOf = (
     era: ClientEra,
     replaced?: ReadonlyMap<string, Partial<BackendLists>>,
@@ -67,10 +81,12 @@ export function createCatalogStore(
         return {
           backend: backend.name,
           prefix: backend.spec.prefix ?? backend.name,
-          includeTool: toolFilter(tools),
+          includeTool: includeOf(tools),
           lists: { ...lists, ...replaced?.get(backend.name) },
           overrides: tools?.overrides,
           pinVerdict: pins.verdictFor(backend.name, tools?.pins),
+          // What the tool stages read besides the list: the spec's tool settings and the pin records.
+          stamp: [tools, pins.revision(backend.name)],
         };
       });
 
@@ -85,7 +101,7 @@ export function createCatalogStore(
         [Field.backend]: backend.name,
       });
     }
-    const includeTool = toolFilter(tools);
+    const includeTool = includeOf(tools);
     for (const [original, override] of Object.entries(tools?.overrides ?? {})) {
       // The likely mistake: a filter written against the new name. Filters see original names.
       if (override.name === undefined || includeTool(original) || !includeTool(override.name)) continue;
@@ -108,9 +124,9 @@ export function createCatalogStore(
       if (backend.legacyLists) pins.observe(backend.name, backend.legacyLists.tools);
       warnAboutOverrides(backend);
     }
-    const next = buildCatalog(sourcesOf('modern'), naming);
+    const next = builders.modern(sourcesOf('modern'));
     const nextLegacy = ready.some((b) => b.legacyLists !== undefined)
-      ? buildCatalog(sourcesOf('legacy'), naming)
+      ? builders.legacy(sourcesOf('legacy'))
       : next;
     withheldSeen = reportWithheld(next, withheldSeen, registry, pins, log);
     for (const c of next.collisions) {

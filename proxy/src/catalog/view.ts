@@ -1,7 +1,8 @@
 import type { VirtualServerSpec } from '../config/virtual.js';
 import type { Catalog } from './catalog.js';
-import { emptyCatalog, digestOf } from './catalog.js';
+import { emptyCatalog } from './catalog.js';
 import { toolFilter } from './filter.js';
+import { listDigest } from './serialized.js';
 import type { CatalogStore, ClientEra } from './store.js';
 import type { VirtualServers } from './virtual-servers.js';
 
@@ -44,9 +45,9 @@ export function selectView(catalog: Catalog, spec: VirtualServerSpec): Catalog {
       [...catalog.withheld].filter(([exposed, entry]) => inView(entry.backend) && toolPasses(exposed)),
     ),
     digests: {
-      tools: digestOf(tools),
-      prompts: digestOf(prompts),
-      resources: digestOf([resources, resourceTemplates]),
+      tools: listDigest(tools),
+      prompts: listDigest(prompts),
+      resources: listDigest(resources, resourceTemplates),
     },
   };
 }

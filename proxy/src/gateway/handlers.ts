@@ -83,6 +83,13 @@ export interface SessionServer {
    * calls only the `Server` can serve (a tool that may run as a task).
    */
   relayModern: (method: string, call: ModernCall, ctx: RelayContext) => Promise<Result> | undefined;
+  /**
+   * The catalog this client's lists come from when they need nothing of the client itself (the
+   * startup backends settled, no backend's lists are private to each client): a front door may
+   * write a whole-list answer from it (its cached JSON, see catalog/serialized.ts). Undefined
+   * otherwise: the `Server`'s list handlers answer.
+   */
+  sharedCatalog: () => Catalog | undefined;
 }
 
 /** A 2026-07-28 request's params as the SDK lifts them: envelope keys and retry fields apart. */
@@ -234,11 +241,12 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
    * envelope), and only the backends that marked them pay a round trip; a backend that fails to
    * answer shows this client nothing of those lists rather than someone else's.
    */
+  /** Backends whose lists this client must be shown its own copy of (never another client's). */
+  const privateFor = (backend: Backend): boolean =>
+    backend.privateKinds().length > 0 && !(clientEra === 'legacy' && backend.legacyLists);
   const view = async (ctx?: RelayContext): Promise<Catalog> => {
     const shared = await current();
-    const privates = registry
-      .backends()
-      .filter((b) => b.privateKinds().length > 0 && !(clientEra === 'legacy' && b.legacyLists));
+    const privates = registry.backends().filter(privateFor);
     if (privates.length === 0) return shared;
     const caller = callerOf(ctx);
     const replaced = new Map<string, Partial<BackendLists>>();
@@ -556,5 +564,10 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     return {};
   });
 
-  return { server, relayedFor, relayModern: relayDirect };
+  const sharedCatalog = (): Catalog | undefined => {
+    if (!deps.settled() || registry.backends().some(privateFor)) return undefined;
+    return deps.view ? deps.view.select(clientEra) : catalog.current(clientEra);
+  };
+
+  return { server, relayedFor, relayModern: relayDirect, sharedCatalog };
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BackendSpec } from '../config/contract.js';
 import type { Harness } from './testing.js';
 import { fixtureServer, startHarness } from './testing.js';
 
@@ -113,7 +114,8 @@ const modernCorpus: Probe[] = [
   modern('a call without a name', 15, 'tools/call', { arguments: {} }),
   // From here on the SDK answers on both proxies.
   modern('a call with a progress token', 13, 'tools/call', { ...ADD, _meta: { progressToken: 'p' } }, false),
-  modern('tools/list', 14, 'tools/list', {}, false),
+  // The calculator's lists are private to each client (the SDK's default cacheScope): never from the cache.
+  modern('tools/list of private lists', 14, 'tools/list', {}, false),
   modern('an unknown method', 16, 'nope/nothing', {}, false),
   {
     ...modern('Mcp-Name naming another tool', 17, 'tools/call', ADD),
@@ -155,6 +157,29 @@ const modernCorpus: Probe[] = [
     what: 'an extra top-level member',
     body: { ...call(22, 'tools/call', { ...ADD, _meta: META }), extra: true },
     headers: { 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'calc__add' },
+    direct: false,
+  },
+];
+
+/** Whole lists of a catalog shared by all clients (a 2025-era backend): written from the cache. */
+const modernListCorpus: Probe[] = [
+  modern('tools/list', 14, 'tools/list', {}),
+  modern('tools/list, string id', 'list-2', 'tools/list', {}),
+  modern('prompts/list', 23, 'prompts/list', {}),
+  modern('resources/list', 24, 'resources/list', {}),
+  modern('resources/templates/list', 25, 'resources/templates/list', {}),
+  modern('tools/list with its own _meta besides the envelope', 26, 'tools/list', {
+    _meta: { 'example.com/trace': 'abc' },
+  }),
+  modern('tools/list with a cursor', 27, 'tools/list', { cursor: 'abc' }, false),
+  {
+    ...modern('tools/list with an Mcp-Name header', 28, 'tools/list', {}),
+    headers: { 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/list', 'mcp-name': 'x' },
+    direct: false,
+  },
+  {
+    ...modern('tools/list under another Mcp-Method', 29, 'tools/list', {}),
+    headers: { 'mcp-protocol-version': MODERN, 'mcp-method': 'prompts/list' },
     direct: false,
   },
 ];
@@ -202,7 +227,7 @@ const sessionCorpus: Probe[] = [
     body: call(12, 'tools/call', { ...ADD, _meta: { progressToken: 7 } }),
     direct: false,
   },
-  { what: 'tools/list', body: call(13, 'tools/list', {}), direct: false },
+  { what: 'tools/list of private lists', body: call(13, 'tools/list', {}), direct: false },
   { what: 'ping', body: call(14, 'ping', {}), direct: false },
   {
     what: 'a notification',
@@ -225,41 +250,108 @@ const sessionCorpus: Probe[] = [
   { what: 'a fractional id', body: call(18.5, 'tools/call', ADD), direct: false },
 ];
 
+const sessionListCorpus: Probe[] = [
+  { what: 'tools/list', body: call(13, 'tools/list', {}), direct: true },
+  {
+    what: 'tools/list without params',
+    body: { jsonrpc: '2.0', id: 'l', method: 'tools/list' },
+    direct: true,
+  },
+  { what: 'prompts/list', body: call(19, 'prompts/list', {}), direct: true },
+  { what: 'resources/list', body: call(20, 'resources/list', {}), direct: true },
+  { what: 'resources/templates/list', body: call(21, 'resources/templates/list', {}), direct: true },
+  { what: 'tools/list with a cursor', body: call(22, 'tools/list', { cursor: 'x' }), direct: false },
+  {
+    what: 'tools/list with a progress token',
+    body: call(23, 'tools/list', { _meta: { progressToken: 1 } }),
+    direct: false,
+  },
+];
+
+async function startProxy(directAnswers: boolean, backend: BackendSpec): Promise<Harness> {
+  const h = await startHarness({ directAnswers });
+  const response = await h.call('POST', '/mcp_servers', { mcpServers: { calc: backend } });
+  expect(response.status).toBe(200);
+  await h.proxy.markReadyWhenSettled(20_000);
+  expect(h.proxy.registry.get('calc')?.state).toBe('ready');
+  return h;
+}
+
+const send = async (h: Harness, probe: Probe, headers: Record<string, string> = {}): Promise<Answer> =>
+  answerOf(await h.call('POST', '/mcp', probe.body, { accept: ACCEPT, ...headers, ...probe.headers }));
+
+async function sameModernAnswer(directProxy: Harness, sdkProxy: Harness, probe: Probe): Promise<void> {
+  const [direct, sdk] = await Promise.all([send(directProxy, probe), send(sdkProxy, probe)]);
+  expect(direct.status).toBe(sdk.status);
+  expect(direct.messages).toEqual(sdk.messages);
+  expect(direct.contentType).toBe(sdk.contentType);
+  // Taken or not: the direct path writes a sized body, the SDK's Node adapter streams its own.
+  expect(direct.sized).toBe(probe.direct);
+  expect(sdk.sized).toBe(false);
+}
+
+async function openSession(h: Harness): Promise<Record<string, string>> {
+  const init = await h.call(
+    'POST',
+    '/mcp',
+    call(0, 'initialize', {
+      protocolVersion: '2025-11-25',
+      capabilities: {},
+      clientInfo: { name: 'corpus', version: '1.0.0' },
+    }),
+    { accept: ACCEPT },
+  );
+  await init.text();
+  const id = init.headers.get('mcp-session-id');
+  expect(id).toBeTruthy();
+  const headers = { 'mcp-session-id': id ?? '', 'mcp-protocol-version': '2025-11-25' };
+  const initialized = await h.call(
+    'POST',
+    '/mcp',
+    { jsonrpc: '2.0', method: 'notifications/initialized' },
+    { accept: ACCEPT, ...headers },
+  );
+  expect(initialized.status).toBe(202);
+  return headers;
+}
+
+async function sameSessionAnswers(directProxy: Harness, sdkProxy: Harness, corpus: Probe[]): Promise<void> {
+  const [directSession, sdkSession] = await Promise.all([openSession(directProxy), openSession(sdkProxy)]);
+  for (const probe of corpus) {
+    const [direct, sdk] = await Promise.all([
+      send(directProxy, probe, directSession),
+      send(sdkProxy, probe, sdkSession),
+    ]);
+    expect({ probe: probe.what, status: direct.status, messages: direct.messages }).toEqual({
+      probe: probe.what,
+      status: sdk.status,
+      messages: sdk.messages,
+    });
+    // Taken: one JSON answer instead of the transport's SSE stream (which any client must accept).
+    expect({ probe: probe.what, json: direct.contentType === 'application/json' && direct.sized }).toEqual({
+      probe: probe.what,
+      json: probe.direct,
+    });
+    if (probe.direct) expect(sdk.contentType).toBe('text/event-stream');
+  }
+}
+
 describe('direct answers are the SDK’s answers', () => {
   let directProxy: Harness;
   let sdkProxy: Harness;
 
-  const start = async (directAnswers: boolean): Promise<Harness> => {
-    const h = await startHarness({ directAnswers });
-    const response = await h.call('POST', '/mcp_servers', {
-      mcpServers: { calc: fixtureServer('calculator.ts') },
-    });
-    expect(response.status).toBe(200);
-    await h.proxy.markReadyWhenSettled(20_000);
-    expect(h.proxy.registry.get('calc')?.state).toBe('ready');
-    return h;
-  };
-
   beforeAll(async () => {
-    [directProxy, sdkProxy] = await Promise.all([start(true), start(false)]);
+    const calc = fixtureServer('calculator.ts');
+    [directProxy, sdkProxy] = await Promise.all([startProxy(true, calc), startProxy(false, calc)]);
   }, 40_000);
 
   afterAll(async () => {
     await Promise.all([directProxy?.close(), sdkProxy?.close()]);
   });
 
-  const send = async (h: Harness, probe: Probe, headers: Record<string, string> = {}): Promise<Answer> =>
-    answerOf(await h.call('POST', '/mcp', probe.body, { accept: ACCEPT, ...headers, ...probe.headers }));
-
-  it.each(modernCorpus.map((probe) => [probe.what, probe] as const))('2026-07-28: %s', async (_, probe) => {
-    const [direct, sdk] = await Promise.all([send(directProxy, probe), send(sdkProxy, probe)]);
-    expect(direct.status).toBe(sdk.status);
-    expect(direct.messages).toEqual(sdk.messages);
-    expect(direct.contentType).toBe(sdk.contentType);
-    // Taken or not: the direct path writes a sized body, the SDK's Node adapter streams its own.
-    expect(direct.sized).toBe(probe.direct);
-    expect(sdk.sized).toBe(false);
-  });
+  it.each(modernCorpus.map((probe) => [probe.what, probe] as const))('2026-07-28: %s', (_, probe) =>
+    sameModernAnswer(directProxy, sdkProxy, probe),
+  );
 
   it('answers every 2026-07-28 relayed call with one long-lived relay whose server is never connected', async () => {
     const relay = directProxy.proxy.gateway.statelessRelay();
@@ -272,49 +364,48 @@ describe('direct answers are the SDK’s answers', () => {
     expect(relay.server.transport).toBeUndefined();
   });
 
-  const openSession = async (h: Harness): Promise<Record<string, string>> => {
-    const init = await h.call(
-      'POST',
-      '/mcp',
-      call(0, 'initialize', {
-        protocolVersion: '2025-11-25',
-        capabilities: {},
-        clientInfo: { name: 'corpus', version: '1.0.0' },
-      }),
-      { accept: ACCEPT },
-    );
-    await init.text();
-    const id = init.headers.get('mcp-session-id');
-    expect(id).toBeTruthy();
-    const headers = { 'mcp-session-id': id ?? '', 'mcp-protocol-version': '2025-11-25' };
-    const initialized = await h.call(
-      'POST',
-      '/mcp',
-      { jsonrpc: '2.0', method: 'notifications/initialized' },
-      { accept: ACCEPT, ...headers },
-    );
-    expect(initialized.status).toBe(202);
-    return headers;
-  };
+  it('2025-11-25 sessions: relayed calls come back as JSON with the same message, the rest as before', () =>
+    sameSessionAnswers(directProxy, sdkProxy, sessionCorpus));
+});
 
-  it('2025-11-25 sessions: relayed calls come back as JSON with the same message, the rest as before', async () => {
-    const [directSession, sdkSession] = await Promise.all([openSession(directProxy), openSession(sdkProxy)]);
-    for (const probe of sessionCorpus) {
-      const [direct, sdk] = await Promise.all([
-        send(directProxy, probe, directSession),
-        send(sdkProxy, probe, sdkSession),
-      ]);
-      expect({ probe: probe.what, status: direct.status, messages: direct.messages }).toEqual({
-        probe: probe.what,
-        status: sdk.status,
-        messages: sdk.messages,
-      });
-      // Taken: one JSON answer instead of the transport's SSE stream (which any client must accept).
-      expect({ probe: probe.what, json: direct.contentType === 'application/json' && direct.sized }).toEqual({
-        probe: probe.what,
-        json: probe.direct,
-      });
-      if (probe.direct) expect(sdk.contentType).toBe('text/event-stream');
+describe('whole lists from the cache are the SDK’s lists', () => {
+  let directProxy: Harness;
+  let sdkProxy: Harness;
+
+  beforeAll(async () => {
+    // A 2025-era backend: its lists are shared by every client, so the cached JSON answers them.
+    const calc = fixtureServer('calculator.ts', '--legacy');
+    [directProxy, sdkProxy] = await Promise.all([startProxy(true, calc), startProxy(false, calc)]);
+  }, 40_000);
+
+  afterAll(async () => {
+    await Promise.all([directProxy?.close(), sdkProxy?.close()]);
+  });
+
+  it.each(modernListCorpus.map((probe) => [probe.what, probe] as const))('2026-07-28: %s', (_, probe) =>
+    sameModernAnswer(directProxy, sdkProxy, probe),
+  );
+
+  it('2025-11-25 sessions: whole lists come back as JSON with the same message', () =>
+    sameSessionAnswers(directProxy, sdkProxy, sessionListCorpus));
+
+  it('a list answered after a backend changed is the new list, not the cached one', async () => {
+    const probe = modernListCorpus[0] as Probe;
+    const before = await send(directProxy, probe);
+    await directProxy.call('PUT', '/mcp_servers/calc', {
+      ...fixtureServer('calculator.ts', '--legacy'),
+      tools: { exclude: ['add'] },
+    });
+    await directProxy.proxy.markReadyWhenSettled(20_000);
+    const deadline = Date.now() + 20_000;
+    let after = await send(directProxy, probe);
+    while (after.messages[0]?.includes('"calc__add"') && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      after = await send(directProxy, probe);
     }
+    expect(before.messages[0]).toContain('"calc__add"');
+    expect(after.messages[0]).not.toContain('"calc__add"');
+    expect(after.messages[0]).toContain('"calc__subtract"');
+    expect(after.sized).toBe(true);
   });
 });

@@ -19,6 +19,9 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
   isJsonContentType,
 } from '@modelcontextprotocol/server';
+import type { Catalog } from '../catalog/catalog.js';
+import type { ListKind } from '../catalog/serialized.js';
+import { catalogListBytes } from '../catalog/serialized.js';
 import type { FastPathTransport } from '../gateway/fastpath.js';
 import type { SessionServer } from '../gateway/handlers.js';
 import { principalOfAuth } from '../gateway/handlers.js';
@@ -48,6 +51,13 @@ const NAME_FIELD: Record<string, string | undefined> = {
   'resources/read': 'uri',
   'completion/complete': undefined,
 };
+/** Whole-list requests answered from the catalog's serialised lists, and the list each returns. */
+const LISTS: Record<string, ListKind | undefined> = {
+  'tools/list': 'tools',
+  'prompts/list': 'prompts',
+  'resources/list': 'resources',
+  'resources/templates/list': 'resourceTemplates',
+};
 /** Results the 2026-07-28 codec stamps with cache fields (of the methods relayed here). */
 const CACHEABLE = new Set(['resources/read']);
 /** Methods whose results may carry a resultType other than `complete` (input_required). */
@@ -63,12 +73,18 @@ const header = (req: IncomingMessage, name: string): string | undefined => {
   return Array.isArray(value) ? value.join(', ') : value;
 };
 
-/** A single JSON-RPC request for a relayed method, shaped exactly as the SDK's schema wants it. */
-function relayedRequest(body: unknown): { id: RequestId; method: string; params: Params } | undefined {
+/**
+ * A single JSON-RPC request for a relayed method (or, with `methods`, a whole-list method),
+ * shaped exactly as the SDK's schema wants it.
+ */
+function relayedRequest(
+  body: unknown,
+  methods: Record<string, unknown> = NAME_FIELD,
+): { id: RequestId; method: string; params: Params } | undefined {
   if (!isPlainObject(body) || body['jsonrpc'] !== '2.0') return undefined;
   const { id, method, params } = body;
   if (typeof id !== 'string' && !(typeof id === 'number' && Number.isSafeInteger(id))) return undefined;
-  if (typeof method !== 'string' || !Object.hasOwn(NAME_FIELD, method)) return undefined;
+  if (typeof method !== 'string' || !Object.hasOwn(methods, method)) return undefined;
   if (params !== undefined && !isPlainObject(params)) return undefined;
   for (const key of Object.keys(body)) if (!REQUEST_KEYS.has(key)) return undefined;
   const meta = params?.['_meta'];
@@ -76,6 +92,41 @@ function relayedRequest(body: unknown): { id: RequestId; method: string; params:
   // Progress goes out on the request's own stream, and a task runs past its request: the SDK's way.
   if (meta?.['progressToken'] !== undefined || params?.['task'] !== undefined) return undefined;
   return { id, method, params: params ?? {} };
+}
+
+/**
+ * A whole list, as `head` + the list's cached JSON bytes + `tail`: the answer is never serialised
+ * or encoded per request, however many tools the catalog holds.
+ */
+function writeList(res: ServerResponse, head: string, list: Buffer, tail: string, sessionId?: string): void {
+  const start = Buffer.from(head);
+  const end = Buffer.from(tail);
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    'content-length': start.length + list.length + end.length,
+    ...(sessionId !== undefined && { 'mcp-session-id': sessionId }),
+  });
+  res.cork();
+  res.write(start);
+  res.write(list);
+  res.end(end);
+  res.uncork();
+}
+
+/** A whole-list request (no cursor, nothing but the envelope in `_meta`) and the list it asks for. */
+function wholeList(
+  body: unknown,
+): { id: RequestId; method: string; kind: ListKind; meta: Params | undefined } | undefined {
+  const request = relayedRequest(body, LISTS);
+  const kind = request && LISTS[request.method];
+  if (!request || !kind) return undefined;
+  for (const key of Object.keys(request.params)) if (key !== '_meta') return undefined;
+  return {
+    id: request.id,
+    method: request.method,
+    kind,
+    meta: request.params['_meta'] as Params | undefined,
+  };
 }
 
 function writeJson(res: ServerResponse, status: number, message: unknown, sessionId?: string): void {
@@ -166,9 +217,31 @@ export interface ModernDirect {
 }
 
 export function modernDirect(relay: () => SessionServer, serverInfo: Implementation): ModernDirect {
+  // The 2026-07-28 codec's stamps on a list result (resultType, the default cache fields, who answers).
+  const listTail = `,"resultType":"complete","ttlMs":0,"cacheScope":"private","_meta":${JSON.stringify({
+    [SERVER_INFO_META_KEY]: serverInfo,
+  })}},"jsonrpc":"2.0","id":`;
+  const answerList = (req: IncomingMessage, res: ServerResponse, message: unknown): boolean => {
+    const list = wholeList(message);
+    if (!list || header(req, 'mcp-protocol-version') !== MODERN_REVISION) return false;
+    if (header(req, 'mcp-method') !== list.method || header(req, 'mcp-name') !== undefined) return false;
+    if (!isPlainObject(list.meta?.[CLIENT_CAPABILITIES_META_KEY])) return false;
+    const catalog = relay().sharedCatalog();
+    if (!catalog) return false;
+    writeList(
+      res,
+      `{"result":{"${list.kind}":`,
+      catalogListBytes(catalog, list.kind),
+      `${listTail}${JSON.stringify(list.id)}}`,
+    );
+    return true;
+  };
   return (req, res, route) => {
     if (route.messageKind !== 'request' || route.classification.revision !== MODERN_REVISION) return false;
     if (req.method !== 'POST' || !isJsonContentType(header(req, 'content-type') ?? null)) return false;
+    if (Object.hasOwn(LISTS, (route.message as { method?: string }).method ?? '')) {
+      return answerList(req, res, route.message);
+    }
     const request = relayedRequest(route.message);
     if (!request) return false;
     const { id, method, params } = request;
@@ -236,6 +309,8 @@ export interface DirectSession {
   id: string;
   transport: FastPathTransport;
   relayedFor: (method: string) => RelayHandler | undefined;
+  /** Where its whole-list answers come from, when they need nothing of the session (handlers.ts). */
+  sharedCatalog: () => Catalog | undefined;
 }
 
 /**
@@ -257,6 +332,15 @@ export function sessionDirect(
     return false;
   const version = header(req, 'mcp-protocol-version');
   if (version !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) return false;
+  const list = wholeList(req.body);
+  if (list) {
+    const catalog = list.meta === undefined ? session.sharedCatalog() : undefined;
+    if (!catalog) return false;
+    // The session transport's member order: result, jsonrpc, id.
+    const tail = `},"jsonrpc":"2.0","id":${JSON.stringify(list.id)}}`;
+    writeList(res, `{"result":{"${list.kind}":`, catalogListBytes(catalog, list.kind), tail, session.id);
+    return true;
+  }
   const request = relayedRequest(req.body);
   const handler = request && session.relayedFor(request.method);
   if (!request || !handler) return false;

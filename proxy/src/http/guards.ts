@@ -5,6 +5,7 @@ import { ConfigError } from '../config/errors.js';
 import type { Logger } from '../log.js';
 import { Field, errorMessage } from '../log.js';
 import type { AdminTokenSource, AdminTokenState } from './admin-token.js';
+import { boundedJson } from './json-body.js';
 import { isMcpPath, RpcCode, sendError, sendRpcError } from './respond.js';
 
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
@@ -165,7 +166,7 @@ export function jsonBody(maxBodyBytes: number): RequestHandler[] {
     const type = req.headers['content-type'] ?? 'none';
     refuse(req.path, res, 415, `request bodies must be JSON (Content-Type: application/json), got ${type}`);
   };
-  return [requireJson, express.json({ limit: maxBodyBytes, type: JSON_TYPES })];
+  return [requireJson, boundedJson(maxBodyBytes, express.json({ limit: maxBodyBytes, type: JSON_TYPES }))];
 }
 
 interface BodyParserError {

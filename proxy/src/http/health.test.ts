@@ -57,6 +57,24 @@ describe('metrics', () => {
     expect(text).toContain('multi_mcp_http_request_duration_seconds_bucket');
   }, 30_000);
 
+  it('counts POST /mcp, /mcp/<name> and /messages (run without the router) under their route patterns', async () => {
+    h = await startHarness();
+    const ping = { jsonrpc: '2.0', id: 1, method: 'ping' };
+    // Refused by the route's own chain: no session (400), a JSON body too big (413), an unknown view (404).
+    expect(
+      (await h.call('POST', '/mcp', ping, { accept: 'application/json, text/event-stream' })).status,
+    ).toBe(400);
+    expect((await h.call('POST', '/mcp', { pad: 'x'.repeat(5 * 1024 * 1024) })).status).toBe(413);
+    expect((await h.call('POST', '/mcp/nope', ping)).status).toBe(404);
+    expect((await h.call('POST', '/mcp/nope?x=1', ping)).status).toBe(404);
+    expect((await h.call('POST', '/messages', ping)).status).toBe(400);
+    const text = await h.call('GET', '/metrics').then((r) => r.text());
+    expect(text).toContain('multi_mcp_http_requests_total{route="/mcp",method="POST",status="400"} 1');
+    expect(text).toContain('multi_mcp_http_requests_total{route="/mcp",method="POST",status="413"} 1');
+    expect(text).toContain('multi_mcp_http_requests_total{route="/mcp/:name",method="POST",status="404"} 2');
+    expect(text).toContain('multi_mcp_http_requests_total{route="/messages",method="POST",status="400"} 1');
+  });
+
   it('keeps one registry per front door, so two can run side by side', async () => {
     h = await startHarness();
     const other = await startHarness();

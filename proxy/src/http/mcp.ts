@@ -176,9 +176,9 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
       live.delete(id);
       sessions.forget(id);
     };
-    const { server, relayedFor } = gateway.createSession('streamable-http', view);
+    const { server, relayedFor, sharedCatalog } = gateway.createSession('streamable-http', view);
     const wired = withFastPath(transport, relayedFor);
-    const directSession = { id, transport: wired, relayedFor };
+    const directSession = { id, transport: wired, relayedFor, sharedCatalog };
     const entry: LiveSession = {
       transport,
       server,

@@ -2,6 +2,7 @@ import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Proxy } from '../proxy.js';
 import type { BackendState } from '../registry/backend.js';
+import { HOT_ROUTE } from './hot-route.js';
 import type { RestoreMetrics } from './restore.js';
 import { RESTORE_FAILURES } from './restore.js';
 import { renderRelayMetrics } from './relay-metrics.js';
@@ -201,7 +202,7 @@ export function createMetrics(proxy: Proxy, sessions: HttpSessions): FrontDoorMe
     const started = process.hrtime.bigint();
     res.once('close', () => {
       // The matched route pattern keeps label cardinality bounded (never the backend name in a path).
-      const routePath: unknown = req.route?.path;
+      const routePath: unknown = req.route?.path ?? res.locals[HOT_ROUTE];
       const route = typeof routePath === 'string' ? routePath : 'unmatched';
       const labels = { route, method: req.method, status: String(res.statusCode) };
       requests.inc(labels);

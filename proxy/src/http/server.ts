@@ -15,6 +15,8 @@ import {
   originGuard,
 } from './guards.js';
 import { healthz, readyz } from './health.js';
+import type { HotRoutes } from './hot-route.js';
+import { hotMcpRoutes } from './hot-route.js';
 import type { Listening } from './listen.js';
 import { listen } from './listen.js';
 
@@ -177,10 +179,15 @@ export async function startHttpFrontDoor(
   };
 
   const mcpApp = newApp(metrics);
+  const onError = bodyErrors(options.maxBodyBytes, httpLog);
+  const host = hostGuard(options.host);
+  // Filled below, once the routes' chains exist; mounted first so the hot routes skip the router.
+  const hot: HotRoutes = { whole: [], virtual: [], messages: [], virtualMessages: [], onError };
+  mcpApp.use(hotMcpRoutes(hot));
   mcpApp.get('/healthz', healthz);
   mcpApp.get('/readyz', readyz(proxy));
   if (!options.admin) mcpApp.get('/metrics', metrics.scrape);
-  mcpApp.use(hostGuard(options.host));
+  mcpApp.use(host);
   const catalogScopes = options.catalogScopes ?? [];
   if (resourceServer) {
     const metadata = protectedResourceMetadata(resourceServer, catalogScopes);
@@ -196,9 +203,11 @@ export async function startHttpFrontDoor(
     resourceServer && catalogScopes.length > 0
       ? [...auth, catalogScopeGuard(resourceServer, catalogScopes, httpLog)]
       : auth;
-  mcpApp.all('/mcp', ...origin, ...whole, ...body, mcp.handle);
+  const wholeChain: RequestHandler[] = [...origin, ...whole, ...body, mcp.handle];
+  mcpApp.all('/mcp', ...wholeChain);
   mcpApp.get('/sse', ...origin, ...whole, sse.stream);
-  mcpApp.all('/messages', ...origin, ...whole, ...body, sse.messages);
+  const messagesChain: RequestHandler[] = [...origin, ...whole, ...body, sse.messages];
+  mcpApp.all('/messages', ...messagesChain);
   const virtual = mountVirtualServers(mcpApp, {
     proxy,
     log: httpLog,
@@ -213,11 +222,16 @@ export async function startHttpFrontDoor(
     body,
     resourceServer,
   });
+  // The router would run the host guard (app-wide, above) and then the route's own chain.
+  hot.whole = [host, ...wholeChain];
+  hot.virtual = [host, ...virtual.mcpChain];
+  hot.messages = [host, ...messagesChain];
+  hot.virtualMessages = [host, ...virtual.messagesChain];
   mcpApp.use(misdirectedMcp());
   // After the MCP routes, so MCP requests (the hot path) never walk the admin router's layers.
   if (!options.admin) mcpApp.use(...adminRoutes(options.host));
   mcpApp.use(noRoute(options.admin ? [...MCP_ROUTES, ...PROBE_ROUTES] : ROUTES, !!options.admin));
-  mcpApp.use(bodyErrors(options.maxBodyBytes, httpLog));
+  mcpApp.use(onError);
 
   const cleanUp = async (): Promise<void> => {
     await sessions.closeAll();

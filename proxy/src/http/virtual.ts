@@ -25,6 +25,9 @@ export interface VirtualRouteOptions {
 }
 
 export interface VirtualRoutes {
+  /** The chains `POST /mcp/:name` and `/messages/:name` run (mounted, and run by hot-route.ts). */
+  mcpChain: RequestHandler[];
+  messagesChain: RequestHandler[];
   close(): Promise<void>;
 }
 
@@ -204,17 +207,32 @@ export function mountVirtualServers(app: Express, options: VirtualRouteOptions):
       ]
     : [];
 
-  app.all('/mcp/:name', label, ...options.origin, ...auth, access, ...options.body, (req, res, next) =>
-    routesOf(nameOf(res)).mcp.handle(req, res, next),
-  );
+  // Exposed so the hot routes (hot-route.ts) run exactly these chains without the router.
+  const mcpChain: RequestHandler[] = [
+    label,
+    ...options.origin,
+    ...auth,
+    access,
+    ...options.body,
+    (req, res, next) => routesOf(nameOf(res)).mcp.handle(req, res, next),
+  ];
+  app.all('/mcp/:name', ...mcpChain);
   app.get('/sse/:name', label, ...options.origin, ...auth, access, (req, res, next) =>
     routesOf(nameOf(res)).sse.stream(req, res, next),
   );
-  app.all('/messages/:name', label, ...options.origin, ...auth, access, ...options.body, (req, res, next) =>
-    routesOf(nameOf(res)).sse.messages(req, res, next),
-  );
+  const messagesChain: RequestHandler[] = [
+    label,
+    ...options.origin,
+    ...auth,
+    access,
+    ...options.body,
+    (req, res, next) => routesOf(nameOf(res)).sse.messages(req, res, next),
+  ];
+  app.all('/messages/:name', ...messagesChain);
 
   return {
+    mcpChain,
+    messagesChain,
     close: async () => {
       detach();
       await Promise.all([...routes.values()].map((route) => route.mcp.close().catch(() => {})));
