@@ -5,21 +5,17 @@ import { startAuthorizationServer } from './support/authorization-server.js';
 import { repoRoot, writeTempFile } from './support/paths.js';
 import type { RunningProxy } from './support/processes.js';
 import { freePort, start, startHttpProxy, stopAll, waitForOutput } from './support/processes.js';
+import type { ModernAnswer } from './support/modern-rpc.js';
+import { modernRpc } from './support/modern-rpc.js';
 
 // An input_required continuation (a 2026-07-28 call whose 2025-era backend asked for input) is
 // bound to the token's subject and to the endpoint that issued it: a retry with another subject's
 // token, or at another virtual server, is refused exactly like a tampered requestState. Real
 // tokens from a real authorization server (oidc-provider on loopback), raw JSON-RPC requests.
 
-const MODERN = '2026-07-28';
 let as: AuthorizationServer;
 let proxy: RunningProxy;
 let audience: string;
-
-interface RpcAnswer {
-  status: number;
-  body: { result?: Record<string, unknown>; error?: { code: number; message: string } };
-}
 
 beforeAll(async () => {
   as = await startAuthorizationServer(await freePort());
@@ -53,45 +49,17 @@ afterAll(async () => {
   await as?.close();
 });
 
-async function sampling(
+const sampling = (
   path: string,
   token: string,
   retry: { requestState?: string; inputResponses?: Record<string, unknown> } = {},
-): Promise<RpcAnswer> {
-  const response = await fetch(`${proxy.url}${path}`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      authorization: `Bearer ${token}`,
-      'mcp-protocol-version': MODERN,
-      'mcp-method': 'tools/call',
-      'mcp-name': 'test_sampling',
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'tools/call',
-      params: {
-        name: 'test_sampling',
-        arguments: { prompt: 'hi' },
-        ...retry,
-        _meta: {
-          'io.modelcontextprotocol/protocolVersion': MODERN,
-          'io.modelcontextprotocol/clientCapabilities': { sampling: {} },
-        },
-      },
-    }),
-  });
-  const text = await response.text();
-  const json = text.startsWith('{')
-    ? text
-    : (text
-        .match(/^data: (.*)$/gm)
-        ?.pop()
-        ?.slice(6) ?? '{}');
-  return { status: response.status, body: JSON.parse(json) as RpcAnswer['body'] };
-}
+): Promise<ModernAnswer> =>
+  modernRpc(
+    `${proxy.url}${path}`,
+    'tools/call',
+    { name: 'test_sampling', arguments: { prompt: 'hi' }, ...retry },
+    { token, capabilities: { sampling: {} } },
+  );
 
 const answer = (text: string) => ({ role: 'assistant', content: { type: 'text', text }, model: 'm' });
 

@@ -5,21 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, writeTempFile } from './support/paths.js';
 import type { RunningProxy } from './support/processes.js';
 import { start, startHttpProxy, stopAll, waitForOutput } from './support/processes.js';
+import type { ModernAnswer } from './support/modern-rpc.js';
+import { MODERN, modernRpc } from './support/modern-rpc.js';
 
 // A 2026-07-28 client through the proxy to a 2025-era backend that asks its client for input
 // during a call (the conformance fixture's session tools): the proxy turns each backend request
 // into an input_required round and the client's retry into the backend's answer.
 
-const MODERN = '2026-07-28';
-const meta = (capabilities: Record<string, unknown>) => ({
-  'io.modelcontextprotocol/protocolVersion': MODERN,
-  'io.modelcontextprotocol/clientCapabilities': capabilities,
-});
-
-interface RpcAnswer {
-  status: number;
-  body: { result?: Record<string, unknown>; error?: { code: number; message: string } };
-}
+type RpcAnswer = ModernAnswer;
 
 describe('input_required bridge: modern client, 2025-era backend', () => {
   let proxy: RunningProxy;
@@ -41,38 +34,13 @@ describe('input_required bridge: modern client, 2025-era backend', () => {
   afterAll(stopAll);
 
   /** One raw 2026-07-28 tools/call, so the test sees every round the client would. */
-  const call = async (
+  const call = (
     name: string,
     args: Record<string, unknown>,
     capabilities: Record<string, unknown>,
     retry: { requestState?: unknown; inputResponses?: unknown } = {},
-  ): Promise<RpcAnswer> => {
-    const response = await fetch(`${proxy.url}/mcp`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': MODERN,
-        'mcp-method': 'tools/call',
-        'mcp-name': name,
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'tools/call',
-        params: { name, arguments: args, ...retry, _meta: meta(capabilities) },
-      }),
-    });
-    const text = await response.text();
-    // The SDK may answer as SSE: the last data line is the response.
-    const json = text.startsWith('{')
-      ? text
-      : (text
-          .match(/^data: (.*)$/gm)
-          ?.pop()
-          ?.slice(6) ?? '{}');
-    return { status: response.status, body: JSON.parse(json) as RpcAnswer['body'] };
-  };
+  ): Promise<RpcAnswer> =>
+    modernRpc(`${proxy.url}/mcp`, 'tools/call', { name, arguments: args, ...retry }, { capabilities });
 
   it('completes a v2 client call whose backend elicits, through the SDK’s own retry loop', async () => {
     const client = new Client(

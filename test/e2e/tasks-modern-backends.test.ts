@@ -15,13 +15,14 @@ import { startAuthorizationServer } from './support/authorization-server.js';
 import { repoRoot, writeTempFile } from './support/paths.js';
 import type { RunningProxy } from './support/processes.js';
 import { freePort, start, startHttpProxy, stopAll, waitForOutput, waitUntil } from './support/processes.js';
+import type { ModernRequestOptions } from './support/modern-rpc.js';
+import { modernRpc } from './support/modern-rpc.js';
 
 // Tasks of a backend that serves only 2026-07-28 and runs the tasks extension itself
 // (test/fixtures/servers/modern.ts --tasks, raw JSON-RPC tasks over the v2 server SDK): the
 // backend decides which calls become tasks, the proxy shows them under ids of its own, bound
 // to the caller, and relays tasks/get, tasks/update and tasks/cancel with the backend's ids.
 
-const MODERN = '2026-07-28';
 const PROXY_ID = /^[A-Za-z0-9_-]{22}$/;
 const withTasks = { extensions: { 'io.modelcontextprotocol/tasks': {} } };
 
@@ -30,45 +31,13 @@ type Answer = { result?: Record<string, unknown>; error?: { code: number; messag
 let backendUrl: string;
 
 /** One raw 2026-07-28 request (the v2 client cannot read resultType "task"). */
-async function rpc(
+const rpc = async (
   url: string,
   method: string,
   params: Record<string, unknown>,
-  options: { token?: string; capabilities?: Record<string, unknown> } = {},
-): Promise<Answer> {
-  const name = params['name'] ?? params['taskId'];
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      ...(options.token !== undefined && { authorization: `Bearer ${options.token}` }),
-      'mcp-protocol-version': MODERN,
-      'mcp-method': method,
-      ...(typeof name === 'string' && { 'mcp-name': name }),
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method,
-      params: {
-        ...params,
-        _meta: {
-          'io.modelcontextprotocol/protocolVersion': MODERN,
-          'io.modelcontextprotocol/clientCapabilities': options.capabilities ?? withTasks,
-        },
-      },
-    }),
-  });
-  const text = await response.text();
-  const json = text.startsWith('{')
-    ? text
-    : (text
-        .match(/^data: (.*)$/gm)
-        ?.pop()
-        ?.slice(6) ?? '{}');
-  return JSON.parse(json) as Answer;
-}
+  options: ModernRequestOptions = {},
+): Promise<Answer> =>
+  (await modernRpc(url, method, params, { capabilities: withTasks, ...options })).body as Answer;
 
 beforeAll(async () => {
   const fixture = start(process.execPath, [

@@ -4,11 +4,12 @@ import { startAuthorizationServer } from './support/authorization-server.js';
 import { fixture, writeTempFile } from './support/paths.js';
 import type { RunningProxy } from './support/processes.js';
 import { freePort, startHttpProxy, stopAll } from './support/processes.js';
+import { modernRpc } from './support/modern-rpc.js';
 
 // Stateless 2026-07-28 clients have no session: with OAuth, a task belongs to the token's
 // subject, so another subject's poll or cancel finds nothing (a real authorization server).
 
-const MODERN = '2026-07-28';
+const withTasks = { extensions: { 'io.modelcontextprotocol/tasks': {} } };
 let as: AuthorizationServer;
 let proxy: RunningProxy;
 let audience: string;
@@ -33,42 +34,8 @@ afterAll(async () => {
   await as?.close();
 });
 
-async function rpc(token: string, method: string, params: Record<string, unknown>) {
-  const name = params['name'] ?? params['taskId'];
-  const response = await fetch(`${proxy.url}/mcp`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      authorization: `Bearer ${token}`,
-      'mcp-protocol-version': MODERN,
-      'mcp-method': method,
-      ...(typeof name === 'string' && { 'mcp-name': name }),
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method,
-      params: {
-        ...params,
-        _meta: {
-          'io.modelcontextprotocol/protocolVersion': MODERN,
-          'io.modelcontextprotocol/clientCapabilities': {
-            extensions: { 'io.modelcontextprotocol/tasks': {} },
-          },
-        },
-      },
-    }),
-  });
-  const text = await response.text();
-  const json = text.startsWith('{')
-    ? text
-    : (text
-        .match(/^data: (.*)$/gm)
-        ?.pop()
-        ?.slice(6) ?? '{}');
-  return JSON.parse(json) as { result?: Record<string, unknown>; error?: { code: number; message: string } };
-}
+const rpc = async (token: string, method: string, params: Record<string, unknown>) =>
+  (await modernRpc(`${proxy.url}/mcp`, method, params, { token, capabilities: withTasks })).body;
 
 describe('tasks of stateless clients under OAuth', () => {
   it('binds a task to the subject that created it', async () => {

@@ -17,6 +17,8 @@ import { v1Http, v1Sse, v1Stdio } from './support/clients.js';
 import { cliPath, everythingBin, fixture, writeTempFile } from './support/paths.js';
 import type { RunningProxy } from './support/processes.js';
 import { childPids, startHttpProxy, stopAll, waitUntil } from './support/processes.js';
+import type { ModernAnswer } from './support/modern-rpc.js';
+import { modernRpc } from './support/modern-rpc.js';
 
 // The 2025-11-25 tasks utility through the proxy, with real peers: the v1 SDK client (its
 // experimental tasks API and raw requests) and backends built on the v1 SDK's tasks runtime
@@ -284,7 +286,6 @@ describe('bad task input and lost tasks', () => {
 });
 
 describe('tasks extension for 2026-07-28 clients (io.modelcontextprotocol/tasks)', () => {
-  const MODERN = '2026-07-28';
   const withTasks = { extensions: { 'io.modelcontextprotocol/tasks': {} } };
 
   /** One raw 2026-07-28 request: the SDK client cannot send tasks/* or read resultType "task". */
@@ -292,39 +293,8 @@ describe('tasks extension for 2026-07-28 clients (io.modelcontextprotocol/tasks)
     method: string,
     params: Record<string, unknown>,
     capabilities: Record<string, unknown> = withTasks,
-  ): Promise<{ result?: Record<string, unknown>; error?: { code: number; message: string } }> => {
-    const name = params['name'] ?? params['taskId'];
-    const response = await fetch(`${proxy.url}/mcp`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': MODERN,
-        'mcp-method': method,
-        ...(typeof name === 'string' && { 'mcp-name': name }),
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method,
-        params: {
-          ...params,
-          _meta: {
-            'io.modelcontextprotocol/protocolVersion': MODERN,
-            'io.modelcontextprotocol/clientCapabilities': capabilities,
-          },
-        },
-      }),
-    });
-    const text = await response.text();
-    const json = text.startsWith('{')
-      ? text
-      : (text
-          .match(/^data: (.*)$/gm)
-          ?.pop()
-          ?.slice(6) ?? '{}');
-    return JSON.parse(json) as { result?: Record<string, unknown> };
-  };
+  ): Promise<ModernAnswer['body']> =>
+    (await modernRpc(`${proxy.url}/mcp`, method, params, { capabilities })).body;
 
   it('advertises the extension in server/discover', async () => {
     const { result } = await rpc('server/discover', {});
