@@ -488,9 +488,11 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     if (typeof name !== 'string') return true;
     const snapshot = deps.view ? deps.view.select(clientEra) : catalog.current(clientEra);
     const route = snapshot.toolRoutes.get(name);
+    // A name only a private list shows is routed per client, and may be a task tool too.
+    if (!route) return !registry.backends().some((b) => b.privateKinds().includes('tools'));
     // Any call may become a task on a backend that serves the extension: it decides, not the tool list.
-    if (route && servesExtension(route.backend)) return false;
-    const support = route && taskSupportOf(route);
+    if (servesExtension(route.backend)) return false;
+    const support = taskSupportOf(route);
     return support !== 'required' && support !== 'optional';
   };
   const relayDirect = (method: string, call: ModernCall, ctx: RelayContext): Promise<Result> | undefined =>

@@ -91,7 +91,9 @@ const modernCorpus: Probe[] = [
   modern('a string id', 'call-two', 'tools/call', ADD),
   modern('a tool result with isError', 3, 'tools/call', { name: 'calc__divide', arguments: { a: 1, b: 0 } }),
   modern('arguments the backend rejects', 4, 'tools/call', { name: 'calc__add', arguments: { a: 'x' } }),
-  modern('an unknown tool', 5, 'tools/call', { name: 'calc__nope', arguments: {} }),
+  // The fixture lists its tools privately (the v2 SDK's default): a name the shared catalog does
+  // not know may be one only this client was shown, and such a call may become a task.
+  modern('an unknown tool', 5, 'tools/call', { name: 'calc__nope', arguments: {} }, false),
   modern('a prompt', 6, 'prompts/get', {
     name: 'calc__explain-calculation',
     arguments: { expression: '1+1' },
