@@ -212,5 +212,14 @@ export function sessionChecks(outcomes: LatencyOutcome[]): string[] {
     const share = p1.p50 / b1.p50;
     lines.push(check(share <= 0.5, `http c=1: proxy p50 ${ratio(share)} supergateway's (target ≤ ×0.50)`));
   }
+  // The client's own cost bounds every server it talks to: the floor row is the best any could do.
+  const floor = outcomes.find((o) => o.scenario === 'http node:http floor');
+  const f16 = runAt(floor, 16);
+  const f1 = runAt(floor, 1);
+  if (b16 && f16 && b1 && f1) {
+    lines.push(
+      `info http, same client against the node:http floor (no MCP, no backend): ${ratio(f16.callsPerSec / b16.callsPerSec)} supergateway's calls/s at c=16, p50 ${ratio(f1.p50 / b1.p50)} of its p50 at c=1`,
+    );
+  }
   return lines;
 }

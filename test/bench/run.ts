@@ -184,6 +184,12 @@ function latencyScenarios(ctx: Context): LatencyScenario[] {
         tool: DIRECT_TOOL,
         prepare: httpTarget(startEverythingHttp),
       },
+      {
+        // The same client against a server that does nothing but answer: what any server could reach.
+        outcome: { section: 'http', scenario: 'http node:http floor', baseline: false },
+        tool: DIRECT_TOOL,
+        prepare: httpTarget(startFloorHttp),
+      },
     );
   }
   return scenarios;
