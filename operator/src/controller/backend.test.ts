@@ -114,6 +114,29 @@ describe('backendSpecFor', () => {
     });
   });
 
+  it('names a missing Secret, ConfigMap or key that spec.deployment.env reads', () => {
+    const deployed = (env: unknown[]) =>
+      backendSpecFor(server('weather', { deployment: { image: 'weather:1', env } }), refs, allowAll);
+    expect(deployed([{ name: 'T', valueFrom: { secretKeyRef: { name: 'absent', key: 'token' } } }])).toEqual({
+      ok: false,
+      reason: 'ReferenceNotFound',
+      message:
+        'spec.deployment.env[0].valueFrom.secretKeyRef: Secret "absent" not found in namespace "team-a"',
+    });
+    expect(
+      deployed([
+        { name: 'P', value: 'x' },
+        { name: 'U', valueFrom: { configMapKeyRef: { name: 'settings', key: 'nokey' } } },
+      ]),
+    ).toMatchObject({
+      ok: false,
+      message: 'spec.deployment.env[1].valueFrom.configMapKeyRef: ConfigMap "settings" has no key "nokey"',
+    });
+    expect(
+      deployed([{ name: 'T', valueFrom: { secretKeyRef: { name: 'weather', key: 'token' } } }]),
+    ).toMatchObject({ ok: true, spec: { url: 'http://mcp-weather.team-a.svc:8080/mcp' } });
+  });
+
   it('refuses stdio outside the allowed namespaces and says how to allow it', () => {
     const result = backendSpecFor(server('calc', { command: 'node' }, 'team-b'), refs, {
       stdioAllowed: (ns) => ns === 'team-a',

@@ -180,6 +180,9 @@ export function backendSpecFor(
           },
         };
       case 'deployment':
+        // The kubelet resolves these itself, but only when a pod starts: resolved here so that a
+        // missing Secret, ConfigMap or key is refused by name instead of a pod that never starts.
+        if (spec.deployment?.env) resolveEnv(spec.deployment.env, namespace, refs, 'spec.deployment.env');
         // The operator runs it (workload.ts); the proxies reach it through its Service.
         return { ok: true, spec: { url: serviceUrlFor(server), transport: 'streamable-http', ...common } };
     }
