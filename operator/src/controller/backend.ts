@@ -193,6 +193,18 @@ export function backendSpecFor(
   }
 }
 
+/**
+ * A hash of what `spec.deployment.env` reads from Secrets and ConfigMaps (undefined when it reads
+ * nothing). Containers read env only when they start, so a rotated value reaches the server only if
+ * the pod template changes: this goes into a template annotation (the usual checksum annotation).
+ * Only a hash: whoever can read the Deployment must not learn the values.
+ */
+export function referencedEnvHash(server: McpServer, refs: ReferenceLookup): string | undefined {
+  const env = server.spec.deployment?.env ?? [];
+  if (!env.some((e) => e.valueFrom)) return undefined;
+  return specHash(resolveEnv(env, server.metadata.namespace, refs, 'spec.deployment.env'));
+}
+
 /** A stable hash of a backend definition (key order does not matter). */
 export function specHash(value: unknown): string {
   return createHash('sha256').update(canonicalJson(value)).digest('hex').slice(0, 16);
