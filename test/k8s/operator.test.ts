@@ -562,63 +562,218 @@ describe('the operator, end to end on a real control plane', () => {
     );
   });
 
-  it('runs a deployment-mode server as a Deployment and Service it owns, registered by the Service URL', async () => {
-    await apply(appsNs, [
-      mcps('deployed', {
-        deployment: {
-          image: 'ghcr.io/example/weather-mcp:1.0',
-          port: 9000,
-          env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'weather', key: 'token' } } }],
-        },
-      }),
-    ]);
-    const owner = await get(appsNs, 'deployed');
+  describe('spec.deployment', () => {
     interface Owned {
-      metadata: { ownerReferences?: { kind: string; name: string; uid: string; controller?: boolean }[] };
-      spec: Record<string, unknown>;
+      metadata: {
+        uid: string;
+        generation?: number;
+        ownerReferences?: { kind: string; name: string; uid: string; controller?: boolean }[];
+      };
+      spec: { template?: { metadata?: { annotations?: Record<string, string> } } } & Record<string, unknown>;
     }
-    const deployment = await waitFor(
-      'the Deployment',
-      async () =>
-        await kubectlJson<Owned>(['get', '-n', appsNs, 'deployment', 'mcp-deployed'], {
-          allowFailure: true,
-        }).catch(() => undefined),
-      { timeoutMs: CHANGE_MS },
-    );
-    const uid = (owner.metadata as { uid?: string }).uid;
-    expect(deployment.metadata.ownerReferences).toEqual([
-      expect.objectContaining({ kind: 'McpServer', name: 'deployed', uid, controller: true }),
-    ]);
-    expect(JSON.stringify(deployment.spec)).toContain('"image":"ghcr.io/example/weather-mcp:1.0"');
-    expect(JSON.stringify(deployment.spec)).toContain('"containerPort":9000');
-    // Secret references stay references for the kubelet to resolve.
-    expect(JSON.stringify(deployment.spec)).toContain('"secretKeyRef":{"key":"token","name":"weather"}');
-    const svc = await kubectlJson<Owned>(['get', '-n', appsNs, 'service', 'mcp-deployed']);
-    expect(svc.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'McpServer', uid });
+    const CONFIG_HASH = 'multi-mcp.io/config-hash';
+    const deployedSpec = {
+      deployment: {
+        image: 'ghcr.io/example/weather-mcp:1.0',
+        port: 9000,
+        env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'weather', key: 'token' } } }],
+      },
+    };
+    const getOwned = (kind: string) =>
+      kubectlJson<Owned>(['get', '-n', appsNs, kind, 'mcp-deployed'], { allowFailure: true }).catch(
+        () => undefined,
+      );
+    const gone = async (kind: string) => {
+      const r = await kubectl(['get', '-n', appsNs, kind, 'mcp-deployed'], { allowFailure: true });
+      return r.code !== 0 && r.stderr.includes('NotFound');
+    };
+    const setSecret = (token: string) =>
+      kubectl([
+        'create',
+        'secret',
+        'generic',
+        'weather',
+        '-n',
+        appsNs,
+        `--from-literal=token=${token}`,
+        '--dry-run=client',
+        '-o',
+        'yaml',
+      ]).then((r) => kubectl(['apply', '-n', appsNs, '-f', '-'], { input: r.stdout }));
+    const configHash = (d: Owned | undefined) => d?.spec.template?.metadata?.annotations?.[CONFIG_HASH];
 
-    for (const p of proxies) {
-      const listed = await waitFor(
-        `the Service URL on ${p.id}`,
+    it('refuses it while a Secret its env reads is missing, naming it, and runs nothing', async () => {
+      await apply(appsNs, [mcps('deployed', deployedSpec)]);
+      const rejected = await waitFor(
+        'Accepted=False naming the Secret',
         async () => {
-          const r = await fetch(`${p.url}/mcp_servers`, { headers: { authorization: `Bearer ${TOKEN}` } });
-          const body = (await r.json()) as { servers: { name: string; spec: { url?: string } }[] };
-          return body.servers.find((b) => b.name === `${appsNs}_deployed`);
+          const o = await get(appsNs, 'deployed');
+          return condition(o, 'Accepted')?.status === 'False' && o;
         },
         { timeoutMs: CHANGE_MS },
       );
-      expect(listed.spec.url).toBe(`http://mcp-deployed.${appsNs}.svc:9000/mcp`);
-    }
-    // No kubelet here: the Deployment never becomes available, and the status says so.
-    const status = await waitFor(
-      'Ready=False DeploymentNotAvailable',
-      async () => {
-        const o = await get(appsNs, 'deployed');
-        return condition(o, 'Ready')?.reason === 'DeploymentNotAvailable' && o;
-      },
-      { timeoutMs: CHANGE_MS },
-    );
-    expect(condition(status, 'Accepted')?.status).toBe('True');
-    expect(condition(status, 'Ready')?.message).toContain('0/1 replicas available');
+      expect(condition(rejected, 'Accepted')).toMatchObject({
+        reason: 'ReferenceNotFound',
+        message: `spec.deployment.env[0].valueFrom.secretKeyRef: Secret "weather" not found in namespace "${appsNs}"`,
+      });
+      expect(condition(rejected, 'Ready')?.status).toBe('False');
+      expect(await gone('deployment')).toBe(true);
+      expect(await gone('service')).toBe(true);
+    });
+
+    it('runs it as a Deployment and Service it owns once the Secret exists, registered by the Service URL', async () => {
+      await setSecret('first-token');
+      const owner = await get(appsNs, 'deployed');
+      const deployment = await waitFor('the Deployment', () => getOwned('deployment'), {
+        timeoutMs: CHANGE_MS,
+      });
+      const uid = (owner.metadata as { uid?: string }).uid;
+      expect(deployment.metadata.ownerReferences).toEqual([
+        expect.objectContaining({ kind: 'McpServer', name: 'deployed', uid, controller: true }),
+      ]);
+      expect(JSON.stringify(deployment.spec)).toContain('"image":"ghcr.io/example/weather-mcp:1.0"');
+      expect(JSON.stringify(deployment.spec)).toContain('"containerPort":9000');
+      // Secret references stay references for the kubelet to resolve; only a hash of the value shows.
+      expect(JSON.stringify(deployment.spec)).toContain('"secretKeyRef":{"key":"token","name":"weather"}');
+      expect(configHash(deployment)).toMatch(/^[0-9a-f]{16}$/);
+      expect(JSON.stringify(deployment)).not.toContain('first-token');
+      const svc = await kubectlJson<Owned>(['get', '-n', appsNs, 'service', 'mcp-deployed']);
+      expect(svc.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'McpServer', uid });
+
+      for (const p of proxies) {
+        const listed = await waitFor(
+          `the Service URL on ${p.id}`,
+          async () => {
+            const r = await fetch(`${p.url}/mcp_servers`, { headers: { authorization: `Bearer ${TOKEN}` } });
+            const body = (await r.json()) as { servers: { name: string; spec: { url?: string } }[] };
+            return body.servers.find((b) => b.name === `${appsNs}_deployed`);
+          },
+          { timeoutMs: CHANGE_MS },
+        );
+        expect(listed.spec.url).toBe(`http://mcp-deployed.${appsNs}.svc:9000/mcp`);
+      }
+      // No kubelet here: the Deployment never becomes available by itself, and the status says so.
+      const status = await waitFor(
+        'Ready=False DeploymentNotAvailable',
+        async () => {
+          const o = await get(appsNs, 'deployed');
+          return condition(o, 'Ready')?.reason === 'DeploymentNotAvailable' && o;
+        },
+        { timeoutMs: CHANGE_MS },
+      );
+      expect(condition(status, 'Accepted')?.status).toBe('True');
+      expect(condition(status, 'Ready')?.message).toContain('0/1 replicas available');
+    });
+
+    it('rolls the pods when the Secret rotates: a new hash in the pod template', async () => {
+      const before = configHash(await getOwned('deployment'));
+      expect(before).toBeDefined();
+      await setSecret('rotated-token');
+      const after = await waitFor(
+        'a new config hash in the pod template',
+        async () => {
+          const hash = configHash(await getOwned('deployment'));
+          return hash !== undefined && hash !== before && hash;
+        },
+        { timeoutMs: CHANGE_MS },
+      );
+      expect(after).toMatch(/^[0-9a-f]{16}$/);
+    });
+
+    it('moves Ready from the Deployment to the backend connection once the Deployment is available', async () => {
+      // No kubelet, so no pods: the Deployment's status is written here as its controller would
+      // (an accepted stand-in). What cannot be shown here is a Ready=True: the proxies would then
+      // connect to the Service's cluster DNS name, and there is no cluster DNS (nor a pod behind it).
+      // What can be shown is that the status stops blaming the Deployment and reports, from the
+      // replicas, the proxies' real attempt to connect.
+      expect(condition(await get(appsNs, 'deployed'), 'Ready')?.reason).toBe('DeploymentNotAvailable');
+      const deployment = await getOwned('deployment');
+      await kubectl([
+        'patch',
+        'deployment',
+        'mcp-deployed',
+        '-n',
+        appsNs,
+        '--subresource=status',
+        '--type=merge',
+        '-p',
+        JSON.stringify({
+          status: {
+            observedGeneration: deployment?.metadata.generation,
+            replicas: 1,
+            updatedReplicas: 1,
+            readyReplicas: 1,
+            availableReplicas: 1,
+          },
+        }),
+      ]);
+      const obj = await waitFor(
+        'Ready=False from the replicas, not the Deployment',
+        async () => {
+          const o = await get(appsNs, 'deployed');
+          return condition(o, 'Ready')?.reason === 'BackendFailed' && o;
+        },
+        { timeoutMs: CHANGE_MS },
+      );
+      expect(condition(obj, 'Ready')?.status).toBe('False');
+      expect(condition(obj, 'Ready')?.message).toMatch(/^ready on 0\/2 replicas; proxy-a: .+; proxy-b: .+/);
+      expect(obj.status?.lastError).toBeDefined();
+    });
+
+    it('deletes the Deployment and Service once the McpServer no longer wants them', async () => {
+      await apply(appsNs, [mcps('deployed', { ...deployedSpec, disabled: true })]);
+      await waitFor(
+        'Deployment and Service gone while disabled',
+        async () => (await gone('deployment')) && (await gone('service')),
+        {
+          timeoutMs: CHANGE_MS,
+        },
+      );
+      await apply(appsNs, [mcps('deployed', deployedSpec)]);
+      await waitFor('the Deployment back once enabled', () => getOwned('deployment'), {
+        timeoutMs: CHANGE_MS,
+      });
+
+      await apply(appsNs, [mcps('deployed', { url: 'http://127.0.0.1:3001/mcp' })]);
+      await waitFor(
+        'Deployment and Service gone in url mode',
+        async () => (await gone('deployment')) && (await gone('service')),
+        {
+          timeoutMs: CHANGE_MS,
+        },
+      );
+      for (const p of proxies) {
+        await waitFor(
+          `deployed__echo by URL on ${p.id}`,
+          async () => (await toolNames(p)).includes('deployed__echo'),
+          {
+            timeoutMs: CHANGE_MS,
+            intervalMs: 100,
+          },
+        );
+      }
+
+      // Deleted: owner references would do it where a garbage collector runs; none runs here, and
+      // the operator does not rely on one.
+      await apply(appsNs, [mcps('deployed', deployedSpec)]);
+      await waitFor('the Deployment back in deployment mode', () => getOwned('deployment'), {
+        timeoutMs: CHANGE_MS,
+      });
+      await kubectl(['delete', '-n', appsNs, 'mcps', 'deployed', '--wait=false']);
+      await waitFor(
+        'Deployment and Service gone with the McpServer',
+        async () => (await gone('deployment')) && (await gone('service')),
+        {
+          timeoutMs: CHANGE_MS,
+        },
+      );
+      await waitFor(
+        'the McpServer to be gone',
+        async () =>
+          (await kubectl(['get', '-n', appsNs, 'mcps', 'deployed'], { allowFailure: true })).code !== 0,
+        { timeoutMs: CHANGE_MS },
+      );
+    });
   });
 
   it('serves /healthz, /readyz and /metrics', async () => {

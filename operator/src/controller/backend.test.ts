@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { McpServer } from '../api/index.js';
 import { McpServerSchema } from '../api/index.js';
 import type { ReferenceLookup } from './backend.js';
-import { backendNameFor, backendSpecFor, specHash } from './backend.js';
+import { backendNameFor, backendSpecFor, referencedEnvHash, specHash } from './backend.js';
+import { CONFIG_HASH_ANNOTATION, workloadFor } from './workload.js';
 import { prefixConflicts } from './conflicts.js';
 
 const server = (name: string, spec: Record<string, unknown>, namespace = 'team-a'): McpServer =>
@@ -112,6 +113,55 @@ describe('backendSpecFor', () => {
       ok: false,
       message: expect.stringContaining('Secret "weather" has no key "nokey"'),
     });
+  });
+
+  it('names a missing Secret, ConfigMap or key that spec.deployment.env reads', () => {
+    const deployed = (env: unknown[]) =>
+      backendSpecFor(server('weather', { deployment: { image: 'weather:1', env } }), refs, allowAll);
+    expect(deployed([{ name: 'T', valueFrom: { secretKeyRef: { name: 'absent', key: 'token' } } }])).toEqual({
+      ok: false,
+      reason: 'ReferenceNotFound',
+      message:
+        'spec.deployment.env[0].valueFrom.secretKeyRef: Secret "absent" not found in namespace "team-a"',
+    });
+    expect(
+      deployed([
+        { name: 'P', value: 'x' },
+        { name: 'U', valueFrom: { configMapKeyRef: { name: 'settings', key: 'nokey' } } },
+      ]),
+    ).toMatchObject({
+      ok: false,
+      message: 'spec.deployment.env[1].valueFrom.configMapKeyRef: ConfigMap "settings" has no key "nokey"',
+    });
+    expect(
+      deployed([{ name: 'T', valueFrom: { secretKeyRef: { name: 'weather', key: 'token' } } }]),
+    ).toMatchObject({ ok: true, spec: { url: 'http://mcp-weather.team-a.svc:8080/mcp' } });
+  });
+
+  it('puts a hash of the referenced values in the pod template, so a rotation rolls the pods', () => {
+    const weather = McpServerSchema.parse({
+      apiVersion: 'multi-mcp.io/v1alpha1',
+      kind: 'McpServer',
+      metadata: { name: 'weather', namespace: 'team-a', uid: 'u-1' },
+      spec: {
+        deployment: {
+          image: 'weather:1',
+          env: [{ name: 'T', valueFrom: { secretKeyRef: { name: 'weather', key: 'token' } } }],
+        },
+      },
+    });
+    const rotated: ReferenceLookup = { ...refs, secret: () => ({ token: 'rotated' }) };
+    const annotation = (hash: string | undefined) =>
+      workloadFor(weather, hash).deployment.spec?.template.metadata?.annotations?.[CONFIG_HASH_ANNOTATION];
+    const before = annotation(referencedEnvHash(weather, refs));
+    expect(before).toMatch(/^[0-9a-f]{16}$/);
+    expect(annotation(referencedEnvHash(weather, rotated))).not.toBe(before);
+    expect(annotation(referencedEnvHash(weather, refs))).toBe(before);
+    // The value itself never appears in the Deployment.
+    expect(JSON.stringify(workloadFor(weather, before).deployment)).not.toContain('s3cret');
+    // Nothing referenced, nothing to annotate.
+    const plain = server('plain', { deployment: { image: 'p:1', env: [{ name: 'A', value: 'b' }] } });
+    expect(referencedEnvHash(plain, refs)).toBeUndefined();
   });
 
   it('refuses stdio outside the allowed namespaces and says how to allow it', () => {

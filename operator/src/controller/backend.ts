@@ -180,6 +180,9 @@ export function backendSpecFor(
           },
         };
       case 'deployment':
+        // The kubelet resolves these itself, but only when a pod starts: resolved here so that a
+        // missing Secret, ConfigMap or key is refused by name instead of a pod that never starts.
+        if (spec.deployment?.env) resolveEnv(spec.deployment.env, namespace, refs, 'spec.deployment.env');
         // The operator runs it (workload.ts); the proxies reach it through its Service.
         return { ok: true, spec: { url: serviceUrlFor(server), transport: 'streamable-http', ...common } };
     }
@@ -188,6 +191,18 @@ export function backendSpecFor(
       return { ok: false, reason: Reason.ReferenceNotFound, message: error.message };
     throw error;
   }
+}
+
+/**
+ * A hash of what `spec.deployment.env` reads from Secrets and ConfigMaps (undefined when it reads
+ * nothing). Containers read env only when they start, so a rotated value reaches the server only if
+ * the pod template changes: this goes into a template annotation (the usual checksum annotation).
+ * Only a hash: whoever can read the Deployment must not learn the values.
+ */
+export function referencedEnvHash(server: McpServer, refs: ReferenceLookup): string | undefined {
+  const env = server.spec.deployment?.env ?? [];
+  if (!env.some((e) => e.valueFrom)) return undefined;
+  return specHash(resolveEnv(env, server.metadata.namespace, refs, 'spec.deployment.env'));
 }
 
 /** A stable hash of a backend definition (key order does not matter). */

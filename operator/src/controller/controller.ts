@@ -30,6 +30,7 @@ import {
   backendSpecFor,
   canonicalJson,
   exposedPrefix,
+  referencedEnvHash,
   referencesOf,
   specHash,
 } from './backend.js';
@@ -40,7 +41,7 @@ import type { Informer } from './informers.js';
 import { createInformer } from './informers.js';
 import type { WorkQueue, WorkResult } from './queue.js';
 import { createWorkQueue } from './queue.js';
-import { deploymentAvailability, workloadFor } from './workload.js';
+import { createWorkloadClient } from './workload-client.js';
 import type { Evaluation } from './status.js';
 import { settling, statusFor } from './status.js';
 import type { VirtualInformer } from './virtual-controller.js';
@@ -107,7 +108,7 @@ export function createController(options: ControllerOptions): Controller {
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const discovery = kubeConfig.makeApiClient(DiscoveryV1Api);
-  const apps = kubeConfig.makeApiClient(AppsV1Api);
+  const workloads = createWorkloadClient(kubeConfig.makeApiClient(AppsV1Api), core, FIELD_MANAGER);
   const fleet = new Fleet(options.admin, options.owner, log.with({ component: 'fleet' }));
   const service = options.proxyService
     ? `${options.proxyService.namespace}/${options.proxyService.name}`
@@ -559,26 +560,26 @@ export function createController(options: ControllerOptions): Controller {
     }
   };
 
-  /** spec.deployment: the Deployment and Service, applied server-side; returns the Deployment's availability. */
+  // spec.deployment. Per key, the uid of an McpServer known to have no Deployment or Service of
+  // ours, so the servers that never had one cost no API calls on every reconcile.
+  const withoutWorkload = new Map<string, string>();
+  /** The Deployment and Service, applied server-side; returns the Deployment's availability. */
   const applyWorkload = async (server: McpServer): Promise<{ ready: boolean; message: string }> => {
-    const { deployment, service: svc } = workloadFor(server);
-    const namespace = server.metadata.namespace;
-    const ssa = patchOptions(PatchStrategy.ServerSideApply);
-    const applied = await apps.patchNamespacedDeployment(
-      {
-        name: deployment.metadata?.name ?? '',
-        namespace,
-        body: deployment,
-        fieldManager: FIELD_MANAGER,
-        force: true,
-      },
-      ssa,
-    );
-    await core.patchNamespacedService(
-      { name: svc.metadata?.name ?? '', namespace, body: svc, fieldManager: FIELD_MANAGER, force: true },
-      ssa,
-    );
-    return deploymentAvailability(applied);
+    withoutWorkload.delete(`${server.metadata.namespace}/${server.metadata.name}`);
+    return workloads.apply(server, referencedEnvHash(server, refs));
+  };
+  /** Deletes them once the McpServer no longer wants them (no GC needed, and none acts on a spec change). */
+  const removeWorkload = async (raw: RawObject): Promise<void> => {
+    const key = keyOf(raw);
+    const uid = raw.metadata?.uid;
+    if (!uid || withoutWorkload.get(key) === uid) return;
+    // Never reconciled (no status yet): nothing of ours exists, so a new server costs no reads.
+    if (raw.status?.observedGeneration !== undefined) {
+      const [namespace, name] = splitKey(key);
+      const removed = await workloads.remove(namespace, name, uid);
+      if (removed.length > 0) log.info('workload removed', { mcpserver: key, removed: removed.join(', ') });
+    }
+    withoutWorkload.set(key, uid);
   };
 
   const reconcileDelete = async (raw: RawObject): Promise<WorkResult> => {
@@ -592,6 +593,7 @@ export function createController(options: ControllerOptions): Controller {
       .states()
       .filter((s) => s.error === undefined && s.applied && backendName in s.applied.hashes);
     if (stillThere.length > 0) throw new Error(`still on ${stillThere.map((s) => s.replica.id).join(', ')}`);
+    await removeWorkload(raw);
     await setFinalizers(
       raw,
       raw.metadata.finalizers.filter((f) => f !== FINALIZER),
@@ -607,10 +609,13 @@ export function createController(options: ControllerOptions): Controller {
     const key = keyOf(raw);
     const { evaluations, desired } = evaluateAll();
     const parsedFirst = McpServerSchema.safeParse(raw);
-    const workload =
-      parsedFirst.success && parsedFirst.data.spec.deployment && evaluations.get(key)?.kind === 'served'
-        ? await applyWorkload(parsedFirst.data)
-        : undefined;
+    const served = evaluations.get(key);
+    const wantsWorkload =
+      parsedFirst.success &&
+      parsedFirst.data.spec.deployment !== undefined &&
+      served?.kind === 'served' &&
+      !served.disabled;
+    const workload = wantsWorkload ? await applyWorkload(parsedFirst.data) : undefined;
     await converge(desired);
     // After the push, so the finalizer's round trip is not on the way to callable. Safe: a server
     // deleted before it has the finalizer is gone from the cache, and reconcile of a gone key converges.
@@ -635,6 +640,7 @@ export function createController(options: ControllerOptions): Controller {
       workload,
     );
     await writeStatus(current, status);
+    if (!wantsWorkload) await removeWorkload(raw);
     if (settling(status)) return { requeueAfterMs: nextCheck(key) };
     checks.delete(key);
     return {};
@@ -662,6 +668,7 @@ export function createController(options: ControllerOptions): Controller {
     if (!raw) {
       // Gone (deleted without our finalizer, or released): make sure no replica serves it.
       checks.delete(key);
+      withoutWorkload.delete(key);
       const { desired } = evaluateAll();
       await fleet.converge(desired);
       return {};

@@ -8,12 +8,19 @@ import { API_VERSION, KIND } from '../api/index.js';
 
 const MANAGED_BY = 'multi-mcp-operator';
 export const MCPSERVER_LABEL = 'multi-mcp.io/mcpserver';
+/** Pod-template annotation: a hash of the referenced env values, so a rotation rolls the pods. */
+export const CONFIG_HASH_ANNOTATION = 'multi-mcp.io/config-hash';
 
 /** `mcp-<name>`, a DNS-1035 label of at most 63 characters (long names are cut and hashed). */
 export function workloadName(server: McpServer): string {
-  const plain = `mcp-${server.metadata.name.replaceAll('.', '-')}`;
+  return workloadNameOf(server.metadata.name);
+}
+
+/** workloadName for an McpServer known only by name (one whose spec no longer parses, say). */
+export function workloadNameOf(mcpServerName: string): string {
+  const plain = `mcp-${mcpServerName.replaceAll('.', '-')}`;
   if (plain.length <= 63) return plain;
-  const hash = createHash('sha256').update(server.metadata.name).digest('hex').slice(0, 8);
+  const hash = createHash('sha256').update(mcpServerName).digest('hex').slice(0, 8);
   return `${plain.slice(0, 54).replace(/-+$/, '')}-${hash}`;
 }
 
@@ -45,8 +52,14 @@ function labels(server: McpServer): Record<string, string> {
   };
 }
 
-/** The Deployment and Service of a deployment-mode McpServer, as server-side apply bodies. */
-export function workloadFor(server: McpServer): { deployment: V1Deployment; service: V1Service } {
+/**
+ * The Deployment and Service of a deployment-mode McpServer, as server-side apply bodies.
+ * `configHash` (referencedEnvHash) goes into the pod template, so a new one rolls the pods.
+ */
+export function workloadFor(
+  server: McpServer,
+  configHash?: string,
+): { deployment: V1Deployment; service: V1Service } {
   const d = server.spec.deployment;
   if (!d) throw new Error('not a deployment-mode McpServer');
   const name = workloadName(server);
@@ -62,7 +75,10 @@ export function workloadFor(server: McpServer): { deployment: V1Deployment; serv
         replicas: d.replicas,
         selector: { matchLabels: selector },
         template: {
-          metadata: { labels: { ...labels(server), ...selector } },
+          metadata: {
+            labels: { ...labels(server), ...selector },
+            ...(configHash !== undefined && { annotations: { [CONFIG_HASH_ANNOTATION]: configHash } }),
+          },
           spec: {
             containers: [
               {
