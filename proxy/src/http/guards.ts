@@ -127,22 +127,35 @@ export function originGuard(allowedOrigins: readonly string[]): RequestHandler {
   };
 }
 
+/** Host header values whose verdict the host guard keeps (a few in practice; a cap against a flood). */
+const MAX_REMEMBERED_HOSTS = 64;
+
 /**
  * On a loopback bind, the Host header must name this machine: a page on a rebound domain that
  * resolves to 127.0.0.1 sends its own name. Binds beyond loopback serve whatever names route here.
  */
 export function hostGuard(bindHost: string): RequestHandler {
   const active = isLoopbackHost(bindHost);
+  // Clients send the same few Host values: each is parsed once (the verdict depends on the text alone).
+  const verdicts = new Map<string, boolean>();
+  const loopbackName = (host: string): boolean => {
+    let verdict = verdicts.get(host);
+    if (verdict === undefined) {
+      let hostname: string | undefined;
+      try {
+        hostname = new URL(`http://${host}`).hostname;
+      } catch {
+        hostname = undefined;
+      }
+      verdict = hostname !== undefined && isLoopbackHost(hostname);
+      if (verdicts.size < MAX_REMEMBERED_HOSTS) verdicts.set(host, verdict);
+    }
+    return verdict;
+  };
   return (req, res, next) => {
     if (!active) return next();
     const host = req.headers.host;
-    let hostname: string | undefined;
-    try {
-      hostname = host ? new URL(`http://${host}`).hostname : undefined;
-    } catch {
-      hostname = undefined;
-    }
-    if (hostname !== undefined && isLoopbackHost(hostname)) return next();
+    if (host && loopbackName(host)) return next();
     const message =
       `Host ${JSON.stringify(host ?? '')} is not allowed: multi-mcp is bound to loopback (${bindHost}) and ` +
       'answers only localhost, 127.0.0.1 and [::1]. Bind with --host to serve other names';

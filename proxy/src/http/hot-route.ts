@@ -1,11 +1,14 @@
-import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { ErrorRequestHandler, Express, Request, RequestHandler, Response } from 'express';
 
 // POST /mcp and POST /mcp/<name> carry nearly every MCP request (POST /messages and
-// /messages/<name> every legacy SSE one). Express finds their handlers by
-// walking its router (every layer's path match, per request); this runs the same handlers, in the
-// same order, straight away. Nothing is skipped: the chains are the ones the router holds for
-// those routes (guards, OAuth, body limits, the handler), errors go to the same error handler,
-// and the metrics middleware (which runs before this) labels the request with the same route.
+// /messages/<name> every legacy SSE one). Express would dispatch each through its application
+// and router: a final handler, the router's layer walk and path matching, per request. These are
+// answered in front of the app instead, running the same handlers in the same order. Nothing is
+// skipped: the request and response get what Express gives every request (its prototypes,
+// `locals`, the circular references, the router's `baseUrl`/`originalUrl`), the app-wide
+// middleware runs first (metrics), then the chain the router holds for the route (guards, OAuth,
+// body limits, the handler), and errors go to the app's error handler.
 
 /** The route pattern a hot request is counted under (read by the metrics middleware). */
 export const HOT_ROUTE = 'hotRoute';
@@ -24,22 +27,56 @@ export interface HotRoutes {
   onError: ErrorRequestHandler;
 }
 
-/**
- * Express-compatible middleware, mounted first: runs a hot route's chain itself and passes every
- * other request (other methods, paths, spellings that need the router's matching) on unchanged.
- */
-export function hotMcpRoutes(routes: HotRoutes): RequestHandler {
-  const run = (handlers: RequestHandler[], req: Request, res: Response, outer: NextFunction): void => {
+export interface HotRouteOptions {
+  /** The middleware the app runs before any route (`app.use`), in order. */
+  appWide: RequestHandler[];
+  routes: HotRoutes;
+  /** Answers a request whose chain passed it on (the chains end in MCP handlers, which never do). */
+  unanswered: RequestHandler;
+}
+
+/** The request as the router sees it: its chain, the pattern it is counted under, route params. */
+function hotChain(
+  routes: HotRoutes,
+  req: IncomingMessage,
+): { chain: RequestHandler[]; pattern: string; params?: { name: string } } | undefined {
+  if (req.method !== 'POST') return undefined;
+  const url = req.url ?? '';
+  const query = url.indexOf('?');
+  const path = query === -1 ? url : url.slice(0, query);
+  if (path === '/mcp') return { chain: routes.whole, pattern: path };
+  if (path === '/messages') return { chain: routes.messages, pattern: path };
+  const match = VIRTUAL.exec(path);
+  const name = match?.[2];
+  if (name === undefined) return undefined;
+  const mcp = match?.[1] === 'mcp';
+  return {
+    chain: mcp ? routes.virtual : routes.virtualMessages,
+    pattern: mcp ? '/mcp/:name' : '/messages/:name',
+    params: { name },
+  };
+}
+
+/** The app as a request listener, with the hot routes answered in front of its router. */
+export function withHotRoutes(app: Express, options: HotRouteOptions): RequestListener {
+  // Each chain with the app-wide middleware in front, built once: the routes are fixed by now.
+  const withAppWide = (chain: RequestHandler[]): RequestHandler[] => [...options.appWide, ...chain];
+  const routes: HotRoutes = {
+    whole: withAppWide(options.routes.whole),
+    virtual: withAppWide(options.routes.virtual),
+    messages: withAppWide(options.routes.messages),
+    virtualMessages: withAppWide(options.routes.virtualMessages),
+    onError: options.routes.onError,
+  };
+  const run = (handlers: RequestHandler[], req: Request, res: Response): void => {
     let index = 0;
     const next = (error?: unknown): void => {
       if (error !== undefined && error !== 'route' && error !== 'router') {
-        routes.onError(error, req, res, outer);
+        routes.onError(error, req, res, () => options.unanswered(req, res, () => {}));
         return;
       }
-      const handler = handlers[index++];
-      // The chains end in MCP handlers, which answer every request; were one to pass on, the
-      // router would go on from this middleware.
-      if (!handler || error !== undefined) return outer();
+      const handler = error === undefined ? handlers[index++] : undefined;
+      if (!handler) return void options.unanswered(req, res, () => {});
       try {
         // Express 5 sends a rejected handler's error to the error handler: so does this.
         const returned: unknown = handler(req, res, next);
@@ -51,20 +88,19 @@ export function hotMcpRoutes(routes: HotRoutes): RequestHandler {
     next();
   };
 
-  return (req, res, next) => {
-    if (req.method !== 'POST') return next();
-    const url = req.url;
-    const query = url.indexOf('?');
-    const path = query === -1 ? url : url.slice(0, query);
-    if (path === '/mcp' || path === '/messages') {
-      res.locals[HOT_ROUTE] = path;
-      return run(path === '/mcp' ? routes.whole : routes.messages, req, res, next);
-    }
-    const match = VIRTUAL.exec(path);
-    const name = match?.[2];
-    if (name === undefined) return next();
-    res.locals[HOT_ROUTE] = `/${match?.[1]}/:name`;
-    req.params = { name };
-    run(match?.[1] === 'mcp' ? routes.virtual : routes.virtualMessages, req, res, next);
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const hot = hotChain(routes, req);
+    if (!hot) return app(req, res);
+    // What app.handle and the router do for every request, so every handler finds what it expects.
+    const request = Object.setPrototypeOf(req, app.request) as Request;
+    const response = Object.setPrototypeOf(res, app.response) as Response;
+    request.res = response;
+    response.req = request;
+    response.locals = Object.create(null) as Response['locals'];
+    response.locals[HOT_ROUTE] = hot.pattern;
+    request.baseUrl = '';
+    request.originalUrl = req.url ?? '';
+    request.params = hot.params ?? {};
+    run(hot.chain, request, response);
   };
 }

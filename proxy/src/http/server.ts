@@ -16,7 +16,7 @@ import {
 } from './guards.js';
 import { healthz, readyz } from './health.js';
 import type { HotRoutes } from './hot-route.js';
-import { hotMcpRoutes } from './hot-route.js';
+import { withHotRoutes } from './hot-route.js';
 import type { Listening } from './listen.js';
 import { listen } from './listen.js';
 
@@ -181,9 +181,6 @@ export async function startHttpFrontDoor(
   const mcpApp = newApp(metrics);
   const onError = bodyErrors(options.maxBodyBytes, httpLog);
   const host = hostGuard(options.host);
-  // Filled below, once the routes' chains exist; mounted first so the hot routes skip the router.
-  const hot: HotRoutes = { whole: [], virtual: [], messages: [], virtualMessages: [], onError };
-  mcpApp.use(hotMcpRoutes(hot));
   mcpApp.get('/healthz', healthz);
   mcpApp.get('/readyz', readyz(proxy));
   if (!options.admin) mcpApp.get('/metrics', metrics.scrape);
@@ -223,15 +220,24 @@ export async function startHttpFrontDoor(
     resourceServer,
   });
   // The router would run the host guard (app-wide, above) and then the route's own chain.
-  hot.whole = [host, ...wholeChain];
-  hot.virtual = [host, ...virtual.mcpChain];
-  hot.messages = [host, ...messagesChain];
-  hot.virtualMessages = [host, ...virtual.messagesChain];
+  const hot: HotRoutes = {
+    whole: [host, ...wholeChain],
+    virtual: [host, ...virtual.mcpChain],
+    messages: [host, ...messagesChain],
+    virtualMessages: [host, ...virtual.messagesChain],
+    onError,
+  };
   mcpApp.use(misdirectedMcp());
-  // After the MCP routes, so MCP requests (the hot path) never walk the admin router's layers.
+  // After the MCP routes, so MCP requests that reach the router never walk the admin router's layers.
   if (!options.admin) mcpApp.use(...adminRoutes(options.host));
-  mcpApp.use(noRoute(options.admin ? [...MCP_ROUTES, ...PROBE_ROUTES] : ROUTES, !!options.admin));
+  const unrouted = noRoute(options.admin ? [...MCP_ROUTES, ...PROBE_ROUTES] : ROUTES, !!options.admin);
+  mcpApp.use(unrouted);
   mcpApp.use(onError);
+  const mcpListener = withHotRoutes(mcpApp, {
+    appWide: [metrics.middleware],
+    routes: hot,
+    unanswered: unrouted,
+  });
 
   const cleanUp = async (): Promise<void> => {
     await sessions.closeAll();
@@ -241,10 +247,10 @@ export async function startHttpFrontDoor(
       .catch((error: unknown) => httpLog.debug('mcp handler close failed', { error: String(error) }));
   };
 
-  let mcpListener: Listening;
+  let mcpListening: Listening;
   try {
-    mcpListener = await listen(
-      mcpApp,
+    mcpListening = await listen(
+      mcpListener,
       options.host,
       options.port,
       { host: '--host', port: '--port' },
@@ -274,21 +280,21 @@ export async function startHttpFrontDoor(
         httpLog,
       );
     } catch (error) {
-      await mcpListener.close(cleanUp);
+      await mcpListening.close(cleanUp);
       throw error;
     }
   }
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
-    closing ??= Promise.all([mcpListener.close(cleanUp), adminListener?.close()]).then(() => {});
+    closing ??= Promise.all([mcpListening.close(cleanUp), adminListener?.close()]).then(() => {});
     return closing;
   };
   return {
-    url: mcpListener.url,
-    adminUrl: adminListener?.url ?? mcpListener.url,
+    url: mcpListening.url,
+    adminUrl: adminListener?.url ?? mcpListening.url,
     stopAdmitting: () => sessions.stopAdmitting(),
-    callsInFlight: () => mcpListener.callsInFlight() + (adminListener?.callsInFlight() ?? 0),
+    callsInFlight: () => mcpListening.callsInFlight() + (adminListener?.callsInFlight() ?? 0),
     close,
   };
 }
