@@ -295,7 +295,7 @@ describe('the operator, end to end on a real control plane', () => {
     ]);
   });
 
-  it('makes a URL server callable on both proxies within a second of kubectl apply', async () => {
+  it('makes a URL server callable on both proxies soon after kubectl apply, and prints how soon (target < 1 s)', async () => {
     // The operator's own latency: the remote server already runs, so no process start is measured.
     const applied = Date.now();
     await apply(appsNs, [mcps('remote', { url: 'http://127.0.0.1:3001/mcp' })]);
@@ -318,12 +318,15 @@ describe('the operator, end to end on a real control plane', () => {
       },
     );
     const readyMs = Date.now() - applied;
+    const slowest = Math.max(...callable);
     console.log(
       `[operator e2e] URL server: kubectl apply ${applyMs} ms, callable ${callable.map((ms) => `${ms} ms`).join(', ')}, ` +
-        `Ready in status ${readyMs} ms`,
+        `Ready in status ${readyMs} ms; target < 1000 ms ${slowest < 1000 ? 'met' : 'MISSED'}`,
     );
-    // The target is under a second (test/bench measures it at scale); on a loaded machine allow more.
-    expect(Math.max(...callable)).toBeLessThan(CHANGE_MS);
+    // The target (< 1 s, met on a quiet machine) is reported above, not asserted: on a loaded 2-core
+    // machine a bound that tight would fail for reasons that are not the operator's. This bound only
+    // catches a change that is not pushed at once (the resync would heal it seconds later).
+    expect(slowest).toBeLessThan(CHANGE_MS);
   });
 
   it('moves a server to a new prefix and applies tool filters on both proxies', async () => {
