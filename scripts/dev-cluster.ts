@@ -161,7 +161,7 @@ proxy at http://127.0.0.1:${port}/mcp, the operator watching every namespace
 
   export KUBECONFIG=${cp.kubeconfig}
   export PATH=${bins.binDir}:$PATH     # kubectl ${bins.k8sVersion} and helm ${bins.helmVersion}
-  kubectl apply -k config/samples/ && kubectl get mcps -w
+  kubectl apply -f config/samples/ && kubectl get mcps -w
   curl -s -H "Authorization: Bearer ${token}" http://127.0.0.1:${port}/mcp_servers
   kubectl --kubeconfig ${cp.saKubeconfig} auth whoami   # as ${cp.saUser}
 

@@ -39,18 +39,18 @@ describe('the McpServer CRD on the real API server', () => {
     expect(deployed.metadata.generation).toBe(1);
   });
 
-  it('accepts every sample in config/samples', async () => {
+  it('accepts every sample in config/samples, with -f on the folder (as the README says) and with -k', async () => {
     const ns = await freshNamespace('crd-samples');
-    const result = await kubectl([
-      'apply',
-      '--dry-run=server',
-      '-n',
-      ns,
-      '-k',
-      join(repoRoot, 'config/samples'),
-    ]);
-    for (const name of ['calculator', 'everything', 'weather'])
-      expect(result.stdout).toContain(`mcpserver.multi-mcp.io/${name} created (server dry run)`);
+    for (const how of ['-f', '-k']) {
+      const result = await kubectl(
+        ['apply', '--dry-run=server', '-n', ns, how, `${join(repoRoot, 'config/samples')}/`],
+        { allowFailure: true },
+      );
+      expect(result.code, `${how}: ${result.stderr}`).toBe(0);
+      for (const name of ['calculator', 'everything', 'weather'])
+        expect(result.stdout, how).toContain(`mcpserver.multi-mcp.io/${name} created (server dry run)`);
+      expect(result.stdout, how).toContain('secret/everything-token created (server dry run)');
+    }
   });
 
   it.each([

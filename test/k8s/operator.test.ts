@@ -26,6 +26,11 @@ const RESYNC_SECONDS = 2;
 const CHANGE_MS = 15_000;
 const HEAL_MS = RESYNC_SECONDS * 1000 * 3 + CHANGE_MS;
 const LEASE_SECONDS = 3;
+// The operator's default --admin-timeout-seconds: how long it waits for a replica that does not answer.
+const ADMIN_TIMEOUT_MS = 10_000;
+// A deletion waits at most for the push in flight to a hung replica and two more (the fleet's three
+// attempts), each ending at the admin timeout, then for the release itself.
+const RELEASE_MS = 3 * ADMIN_TIMEOUT_MS + CHANGE_MS;
 
 interface Condition {
   type: string;
@@ -102,6 +107,28 @@ describe('the operator, end to end on a real control plane', () => {
   const toolNames = async (p: (typeof proxies)[number]): Promise<string[]> =>
     ((await (await client(p)).listTools()).tools ?? []).map((t) => t.name).sort();
 
+  /** The admin Service's EndpointSlice as the EndpointSlice controller writes it, one endpoint a proxy. */
+  const adminSlice = (ready: boolean[]): string =>
+    stringify({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: {
+        name: 'multi-mcp-admin-1',
+        labels: { 'kubernetes.io/service-name': 'multi-mcp-admin' },
+      },
+      addressType: 'IPv4',
+      ports: [{ name: 'admin', port: 8080, protocol: 'TCP' }],
+      endpoints: proxies.map((p, i) => ({
+        addresses: [p.address],
+        conditions: { ready: ready[i] ?? true },
+        targetRef: { kind: 'Pod', name: p.id, namespace: sysNs },
+      })),
+    });
+  const adminServers = async (p: (typeof proxies)[number]): Promise<string[]> => {
+    const r = await fetch(`${p.url}/mcp_servers`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    return ((await r.json()) as { servers: { name: string }[] }).servers.map((b) => b.name);
+  };
+
   const get = (ns: string, name: string) => kubectlJson<McpServerObject>(['get', '-n', ns, 'mcps', name]);
   const apply = (ns: string, objects: Record<string, unknown>[]) =>
     kubectl(['apply', '-n', ns, '-f', '-'], { input: objects.map((o) => stringify(o)).join('---\n') });
@@ -113,6 +140,11 @@ describe('the operator, end to end on a real control plane', () => {
   });
   const calc = (name: string, extra: Record<string, unknown> = {}) =>
     mcps(name, { command: process.execPath, args: ['--import', 'tsx', calculator], cwd: repoRoot, ...extra });
+  const echoServer = mcps('echo', { url: 'http://127.0.0.1:3001/mcp', tools: { include: ['echo'] } });
+  const gone = async (ns: string, name: string): Promise<boolean> => {
+    const r = await kubectl(['get', '-n', ns, 'mcps', name], { allowFailure: true });
+    return r.code !== 0 && r.stderr.includes('NotFound');
+  };
 
   beforeAll(async () => {
     const ctx = k8s();
@@ -163,21 +195,7 @@ describe('the operator, end to end on a real control plane', () => {
           metadata: { name: 'multi-mcp-admin' },
           spec: { ports: [{ name: 'admin', port: 8080 }], selector: { app: 'multi-mcp-proxy' } },
         }),
-        stringify({
-          apiVersion: 'discovery.k8s.io/v1',
-          kind: 'EndpointSlice',
-          metadata: {
-            name: 'multi-mcp-admin-1',
-            labels: { 'kubernetes.io/service-name': 'multi-mcp-admin' },
-          },
-          addressType: 'IPv4',
-          ports: [{ name: 'admin', port: 8080, protocol: 'TCP' }],
-          endpoints: proxies.map((p) => ({
-            addresses: [p.address],
-            conditions: { ready: true },
-            targetRef: { kind: 'Pod', name: p.id, namespace: sysNs },
-          })),
-        }),
+        adminSlice(proxies.map(() => true)),
       ].join('---\n'),
     });
 
@@ -295,7 +313,7 @@ describe('the operator, end to end on a real control plane', () => {
     ]);
   });
 
-  it('makes a URL server callable on both proxies within a second of kubectl apply', async () => {
+  it('makes a URL server callable on both proxies soon after kubectl apply, and prints how soon (target < 1 s)', async () => {
     // The operator's own latency: the remote server already runs, so no process start is measured.
     const applied = Date.now();
     await apply(appsNs, [mcps('remote', { url: 'http://127.0.0.1:3001/mcp' })]);
@@ -318,12 +336,104 @@ describe('the operator, end to end on a real control plane', () => {
       },
     );
     const readyMs = Date.now() - applied;
+    const slowest = Math.max(...callable);
     console.log(
       `[operator e2e] URL server: kubectl apply ${applyMs} ms, callable ${callable.map((ms) => `${ms} ms`).join(', ')}, ` +
-        `Ready in status ${readyMs} ms`,
+        `Ready in status ${readyMs} ms; target < 1000 ms ${slowest < 1000 ? 'met' : 'MISSED'}`,
     );
-    // The target is under a second (test/bench measures it at scale); on a loaded machine allow more.
-    expect(Math.max(...callable)).toBeLessThan(CHANGE_MS);
+    // The target (< 1 s, met on a quiet machine) is reported above, not asserted: on a loaded 2-core
+    // machine a bound that tight would fail for reasons that are not the operator's. This bound only
+    // catches a change that is not pushed at once (the resync would heal it seconds later).
+    expect(slowest).toBeLessThan(CHANGE_MS);
+  });
+
+  it('pushes only to replicas whose endpoint is ready, and gives one that turns ready the whole set', async () => {
+    const [a, b] = proxies;
+    if (!a || !b) throw new Error('two proxies');
+    // proxy-b as the EndpointSlice controller shows a pod whose readiness probe fails.
+    await kubectl(['apply', '-n', sysNs, '-f', '-'], { input: adminSlice([true, false]) });
+    try {
+      await waitFor(
+        'the operator to count one replica',
+        async () =>
+          (await (await fetch(`${health}/metrics`)).text()).includes('multi_mcp_operator_proxy_replicas 1'),
+        { timeoutMs: CHANGE_MS },
+      );
+      await apply(appsNs, [echoServer]);
+      await waitFor('echo__echo on proxy-a', async () => (await toolNames(a)).includes('echo__echo'), {
+        timeoutMs: CHANGE_MS,
+        intervalMs: 50,
+      });
+      const obj = await waitFor(
+        'echo Ready, Synced 1/1',
+        async () => {
+          const o = await get(appsNs, 'echo');
+          return (
+            condition(o, 'Ready')?.status === 'True' &&
+            condition(o, 'Synced')?.message === '1/1 replicas' &&
+            o
+          );
+        },
+        { timeoutMs: CHANGE_MS },
+      );
+      expect(obj.status?.replicas).toEqual({ synced: 1, total: 1 });
+      // The push that gave proxy-a the server left proxy-b alone.
+      expect(await adminServers(b)).not.toContain(`${appsNs}_echo`);
+    } finally {
+      await kubectl(['apply', '-n', sysNs, '-f', '-'], { input: adminSlice([true, true]) });
+    }
+    await waitFor(
+      'echo__echo on proxy-b once it is ready',
+      async () => (await toolNames(b)).includes('echo__echo'),
+      {
+        timeoutMs: CHANGE_MS,
+        intervalMs: 50,
+      },
+    );
+    await waitFor(
+      'echo Synced 2/2',
+      async () => condition(await get(appsNs, 'echo'), 'Synced')?.message === '2/2 replicas',
+      { timeoutMs: CHANGE_MS },
+    );
+  });
+
+  it('never writes spec: its field manager multi-mcp-operator owns only status and its finalizer', async () => {
+    // What keeps Argo CD and Flux in sync: every field of spec stays the applier's.
+    await apply(appsNs, [echoServer]);
+    await waitFor(
+      'echo Ready',
+      async () => condition(await get(appsNs, 'echo'), 'Ready')?.status === 'True',
+      {
+        timeoutMs: CHANGE_MS,
+      },
+    );
+    interface ManagedFields {
+      manager: string;
+      operation: string;
+      subresource?: string;
+      fieldsV1?: Record<string, Record<string, unknown>>;
+    }
+    const obj = await kubectlJson<{ metadata: { managedFields: ManagedFields[] } }>([
+      'get',
+      '-n',
+      appsNs,
+      'mcps',
+      'echo',
+      '--show-managed-fields',
+    ]);
+    const fields = obj.metadata.managedFields;
+    const ours = fields.filter((f) => f.manager === 'multi-mcp-operator');
+    expect(
+      ours.map((f) => [f.operation, f.subresource ?? '', Object.keys(f.fieldsV1 ?? {}).sort()]).sort(),
+    ).toEqual([
+      ['Apply', 'status', ['f:status']],
+      ['Update', '', ['f:metadata']],
+    ]);
+    const metadata = ours.find((f) => f.operation === 'Update')?.fieldsV1?.['f:metadata'] ?? {};
+    expect(Object.keys(metadata)).toEqual(['f:finalizers']);
+    expect(fields.filter((f) => f.fieldsV1?.['f:spec'] !== undefined).map((f) => f.manager)).toEqual([
+      'kubectl-client-side-apply',
+    ]);
   });
 
   it('moves a server to a new prefix and applies tool filters on both proxies', async () => {
@@ -561,6 +671,57 @@ describe('the operator, end to end on a real control plane', () => {
       { timeoutMs: HEAL_MS },
     );
   });
+
+  it('releases a server deleted while a replica hangs, and that replica drops it once it answers again', async () => {
+    const [a, b] = proxies;
+    const pid = b?.proc?.child.pid;
+    if (!a || !b || pid === undefined) throw new Error('two running proxies');
+    await apply(appsNs, [echoServer]);
+    for (const p of proxies)
+      await waitFor(`echo__echo on ${p.id}`, async () => (await toolNames(p)).includes('echo__echo'), {
+        timeoutMs: CHANGE_MS,
+        intervalMs: 50,
+      });
+    await dropClient(b.id);
+    // Frozen, not killed: proxy-b keeps what it holds and stays in the EndpointSlice, but answers
+    // nothing, so every admin call to it ends at the operator's timeout. (A killed proxy would
+    // refuse at once and come back empty, which would prove nothing about its next sync.)
+    process.kill(pid, 'SIGSTOP');
+    let releaseMs = -1;
+    try {
+      const deleted = Date.now();
+      await kubectl(['delete', '-n', appsNs, 'mcps', 'echo', '--wait=false']);
+      await waitFor(
+        'echo__echo gone from proxy-a',
+        async () => !(await toolNames(a)).includes('echo__echo'),
+        {
+          timeoutMs: CHANGE_MS,
+          intervalMs: 50,
+        },
+      );
+      await waitFor('the finalizer released (echo gone)', () => gone(appsNs, 'echo'), {
+        timeoutMs: RELEASE_MS,
+        intervalMs: 100,
+      });
+      releaseMs = Date.now() - deleted;
+      // Released knowingly, with the hung replica left to its next full sync.
+      expect(operator.output()).toContain(`mcpserver released mcpserver=${appsNs}/echo unreachable=1`);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    console.log(
+      `[operator e2e] finalizer released ${releaseMs} ms after kubectl delete with proxy-b frozen ` +
+        `(admin timeout ${ADMIN_TIMEOUT_MS} ms)`,
+    );
+    await waitFor('echo gone from proxy-b', async () => !(await adminServers(b)).includes(`${appsNs}_echo`), {
+      timeoutMs: HEAL_MS,
+      intervalMs: 100,
+    });
+    // The same process all along: the operator's sync removed it, not a restart.
+    expect(b.proc?.child.pid).toBe(pid);
+    expect(b.proc?.child.exitCode).toBeNull();
+    expect(await toolNames(b)).not.toContain('echo__echo');
+  }, 150_000);
 
   describe('spec.deployment', () => {
     interface Owned {

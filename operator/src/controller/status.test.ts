@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { McpServer } from '../api/index.js';
-import { McpServerSchema } from '../api/index.js';
+import { McpServerSchema, McpServerStatusSchema } from '../api/index.js';
 import type { BackendReport } from '../proxyclient/admin.js';
 import type { ReplicaState } from '../proxyclient/fleet.js';
 import { statusFor } from './status.js';
@@ -128,6 +128,26 @@ describe('statusFor', () => {
     const failing = statusFor({ ...server, status: refused }, served, replicas, 'sys/admin', now);
     expect(cond(failing, 'Ready')).toMatchObject({ status: 'False', reason: 'BackendFailed' });
     expect(cond(failing, 'Stalled')).toBeUndefined();
+  });
+
+  it('counts every tool but lists the first 100, so a server with 150 still gets a status the CRD accepts', () => {
+    const names = Array.from({ length: 150 }, (_, i) => `weather__tool_${String(i).padStart(3, '0')}`);
+    const big: BackendReport = {
+      ...report('ready', names),
+      toolDefinitions: names.map((exposed, i) => ({
+        name: `tool_${i}`,
+        exposed,
+        hash: `sha256:${'1'.repeat(64)}`,
+        state: 'listed',
+      })),
+    };
+    const status = statusFor(server, served, [replica('a', 'h1', big)], 'sys/admin', now);
+    expect(status.toolCount).toBe(150);
+    expect(status.tools).toEqual(names.slice(0, 100));
+    expect(status.toolDefinitions?.map((d) => d.exposed)).toEqual(names.slice(0, 100));
+    // The API server validates status against the CRD generated from this schema (maxItems 100):
+    // an uncapped list would have the whole status write refused.
+    expect(McpServerStatusSchema.safeParse(status).success).toBe(true);
   });
 
   it('keeps lastTransitionTime while a condition keeps its status', () => {
