@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1HttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -379,5 +380,22 @@ describe('pins over a private tool list (cacheScope: private) of a 2026-07-28 ba
     const refused = await errorOf(client.callTool({ name: 'modern__notes', arguments: {} }));
     expect(refused).toMatch(/has no pin and the proxy runs with --pin-policy strict/);
     expect(definition(await status(strict, 'modern'), 'notes')).toMatchObject({ state: 'held', pin: null });
+
+    // A 2026-07-28 client, its capabilities in each request's envelope, is refused the same way.
+    const modern = new ClientV2(
+      { name: 'notes-modern', version: '1.0.0' },
+      { capabilities: { experimental: { 'fixture/notes': {} } }, versionNegotiation: { mode: 'auto' } },
+    );
+    await modern.connect(new HttpV2(new URL(`${strict.url}/mcp`)));
+    try {
+      expect(modern.getNegotiatedProtocolVersion()).toBe('2026-07-28');
+      // Nothing is pinned here: strict lists none of the backend's tools.
+      expect((await modern.listTools()).tools).toEqual([]);
+      expect(await errorOf(modern.callTool({ name: 'modern__notes', arguments: {} }))).toMatch(
+        /has no pin and the proxy runs with --pin-policy strict/,
+      );
+    } finally {
+      await modern.close();
+    }
   });
 });
