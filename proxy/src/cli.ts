@@ -259,6 +259,33 @@ function oauthFrom(options: CliOptions): OAuthSettings | undefined {
   return parsed.data;
 }
 
+const OAUTH_FLAGS = {
+  oauthIssuer: '--oauth-issuer',
+  oauthAudience: '--oauth-audience',
+  oauthJwksUrl: '--oauth-jwks-url',
+  oauthScopes: '--oauth-scopes',
+  oauthCatalogScopes: '--oauth-catalog-scopes',
+  oauthClockToleranceSec: '--oauth-clock-tolerance-sec',
+  oauthJwksCooldownMs: '--oauth-jwks-cooldown-ms',
+} as const;
+
+/**
+ * stdio carries no access token, so OAuth flags there would protect nothing: a person who set them
+ * believes the endpoint is protected. Refused rather than ignored.
+ */
+function refuseOAuthFlags(): void {
+  const given = Object.entries(OAUTH_FLAGS)
+    .filter(([key]) => program.getOptionValueSource(key) === 'cli')
+    .map(([, flag]) => flag);
+  if (given.length === 0) return;
+  throw new ConfigError(`${given.join(', ')} cannot be used with --transport stdio`, [
+    ...given.map(
+      (flag) =>
+        `${flag}: OAuth protects the HTTP endpoints (/mcp, /sse); a stdio client sends no access token, so there is nothing to check (use --transport http, or drop the flag)`,
+    ),
+  ]);
+}
+
 /** The token the admin API checks, from --admin-token-file (watched) or --admin-token. */
 async function adminTokenFrom(options: CliOptions, log: Logger): Promise<WatchedToken | string | undefined> {
   if (options.adminTokenFile !== undefined) return watchTokenFile(options.adminTokenFile, { log });
@@ -277,6 +304,7 @@ async function main(log: Logger, options: CliOptions): Promise<void> {
     ]);
   }
 
+  if (options.transport === 'stdio') refuseOAuthFlags();
   const oauth = options.transport === 'stdio' ? undefined : oauthFrom(options);
   if (options.oauthCatalogScopes.length > 0 && !oauth && options.transport !== 'stdio') {
     throw new ConfigError('--oauth-catalog-scopes needs OAuth', [

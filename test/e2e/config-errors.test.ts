@@ -76,4 +76,19 @@ describe('invalid configuration', () => {
     expect(await waitForExit(proc)).toBe(2);
     expect(proc.output()).toMatch(message);
   });
+
+  it('refuses OAuth flags with --transport stdio, naming each flag and why, instead of ignoring them', async () => {
+    const config = writeTempFile('mcp.json', { mcpServers: {} });
+    const flags = ['--oauth-issuer', 'https://as.example', '--oauth-audience', 'https://mcp.example/mcp'];
+    const proc = start(process.execPath, [cliPath, '--transport', 'stdio', '--config', config, ...flags]);
+    expect(await waitForExit(proc)).toBe(2);
+    const output = proc.output();
+    expect(output).toContain('--oauth-issuer, --oauth-audience cannot be used with --transport stdio');
+    expect(output).toMatch(/--oauth-issuer: .*a stdio client sends no access token/);
+    expect(output).toMatch(/--oauth-audience: .*use --transport http/);
+
+    const scopes = start(process.execPath, [cliPath, '--config', config, '--oauth-scopes', 'mcp:tools']);
+    expect(await waitForExit(scopes)).toBe(2);
+    expect(scopes.output()).toContain('--oauth-scopes cannot be used with --transport stdio');
+  });
 });

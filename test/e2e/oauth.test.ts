@@ -2,6 +2,7 @@ import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@mo
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { SignJWT, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuthorizationServer } from './support/authorization-server.js';
 import { startAuthorizationServer } from './support/authorization-server.js';
@@ -279,5 +280,94 @@ describe('OAuth on the MCP endpoint', () => {
     } finally {
       stream.abort();
     }
+  });
+});
+
+describe('several issuers, and one key set for all of them (--oauth-jwks-url)', () => {
+  // Two more proxies against the same authorization servers: one trusting `as` and `stranger`,
+  // each through its own metadata; one trusting both but told to take every key from `as`'s JWKS.
+  let third: AuthorizationServer;
+  let twoIssuers: RunningProxy;
+  let oneKeySet: RunningProxy;
+  let asJwks: string;
+  const twoAudience = 'https://two-issuers.example/mcp';
+  const jwksAudience = 'https://one-key-set.example/mcp';
+
+  beforeAll(async () => {
+    third = await startAuthorizationServer(await freePort());
+    const discovery = (await (await fetch(`${as.issuer}/.well-known/openid-configuration`)).json()) as {
+      jwks_uri: string;
+    };
+    asJwks = discovery.jwks_uri;
+    const config = writeTempFile('mcp.json', { mcpServers: {} });
+    const trust = [
+      '--oauth-issuer',
+      as.issuer,
+      '--oauth-issuer',
+      stranger.issuer,
+      '--oauth-scopes',
+      'mcp:tools',
+    ];
+    [twoIssuers, oneKeySet] = await Promise.all([
+      startHttpProxy(config, [...trust, '--oauth-audience', twoAudience]),
+      startHttpProxy(config, [...trust, '--oauth-audience', jwksAudience, '--oauth-jwks-url', asJwks]),
+    ]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await third?.close();
+  });
+
+  it('accepts a token from each trusted issuer and refuses a third issuer’s, naming it', async () => {
+    for (const server of [as, stranger]) {
+      const token = await server.token('alice', twoAudience, { scope: 'mcp:tools' });
+      expect((await post(`${twoIssuers.url}/mcp`, token, INITIALIZE)).status, server.issuer).toBe(200);
+    }
+    const foreign = await third.token('alice', twoAudience, { scope: 'mcp:tools' });
+    const refused = await post(`${twoIssuers.url}/mcp`, foreign, INITIALIZE);
+    expect(refused.status).toBe(401);
+    expect(challenge(refused)).toContain('error="invalid_token"');
+    expect(JSON.stringify(await refused.json())).toContain(
+      `${third.issuer}\\" is not one this endpoint accepts`,
+    );
+  });
+
+  it('keeps the same subject name from two issuers apart: one’s session is not the other’s', async () => {
+    const mine = await as.token('alice', twoAudience, { scope: 'mcp:tools' });
+    const namesake = await stranger.token('alice', twoAudience, { scope: 'mcp:tools' });
+    const opened = await post(`${twoIssuers.url}/mcp`, mine, INITIALIZE);
+    const headers = {
+      'mcp-session-id': opened.headers.get('mcp-session-id') ?? '',
+      'mcp-protocol-version': '2025-06-18',
+    };
+    const list = { jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} };
+    expect((await post(`${twoIssuers.url}/mcp`, namesake, list, headers)).status).toBe(404);
+    expect((await post(`${twoIssuers.url}/mcp`, mine, list, headers)).status).toBe(200);
+  });
+
+  it('verifies tokens against the --oauth-jwks-url key set, and refuses one signed by a key outside it', async () => {
+    const token = await as.token('bob', jwksAudience, { scope: 'mcp:tools' });
+    expect((await post(`${oneKeySet.url}/mcp`, token, INITIALIZE)).status).toBe(200);
+
+    // A trusted issuer whose own keys are not in that set: its metadata is not consulted.
+    const outside = await stranger.token('bob', jwksAudience, { scope: 'mcp:tools' });
+    const refused = await post(`${oneKeySet.url}/mcp`, outside, INITIALIZE);
+    expect(refused.status).toBe(401);
+    expect(challenge(refused)).toContain('error="invalid_token"');
+    expect(JSON.stringify(await refused.json())).toMatch(/signature is invalid|no key of the issuer matches/);
+
+    // A forged token with every claim right, signed by a key no one published.
+    const { privateKey } = await generateKeyPair('RS256');
+    const forged = await new SignJWT({ scope: 'mcp:tools' })
+      .setProtectedHeader({ alg: 'RS256', kid: 'forged' })
+      .setIssuer(as.issuer)
+      .setAudience(jwksAudience)
+      .setSubject('bob')
+      .setIssuedAt()
+      .setExpirationTime('1m')
+      .sign(privateKey);
+    const unknownKey = await post(`${oneKeySet.url}/mcp`, forged, INITIALIZE);
+    expect(unknownKey.status).toBe(401);
+    expect(JSON.stringify(await unknownKey.json())).toContain("no key of the issuer matches the token's kid");
   });
 });

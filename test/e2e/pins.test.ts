@@ -1,13 +1,16 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
+import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as V1HttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { v1Http } from './support/clients.js';
-import { fixture, writeTempFile } from './support/paths.js';
+import { fixture, repoRoot, writeTempFile } from './support/paths.js';
 import type { RunningProxy } from './support/processes.js';
-import { startHttpProxy, stopAll, waitForOutput, waitUntil } from './support/processes.js';
+import { start, startHttpProxy, stopAll, waitForOutput, waitUntil } from './support/processes.js';
 
 // Per-tool overrides and pinned tool definitions, through the CLI as users run it: a backend written
 // for the test (drifting.ts) changes its `lookup` tool at runtime and says so with list_changed.
@@ -285,5 +288,114 @@ describe('strict pins and pins in the backend definition', () => {
     expect(text).toContain('other.tools.pins.lookup');
     expect(text).toContain('md5:abc');
     expect(text).toContain('64 lowercase hex digits');
+  });
+});
+
+describe('pins over a private tool list (cacheScope: private) of a 2026-07-28 backend', () => {
+  // modern.ts --private lists `notes` only to clients that declare `fixture/notes`, never to the
+  // proxy's own listing: the pins must judge each client's own list, not only the shared one.
+  let firstSeen: RunningProxy;
+  let strict: RunningProxy;
+
+  beforeAll(async () => {
+    const backend = start(process.execPath, [
+      '--import',
+      'tsx',
+      join(repoRoot, 'test/fixtures/servers/modern.ts'),
+      '--http',
+      '0',
+      '--private',
+    ]);
+    const [, url] = await waitForOutput(backend, /listening on (http:\/\/127\.0\.0\.1:\d+\/mcp)/);
+    const config = writeTempFile('mcp.json', { mcpServers: { modern: { url } } });
+    [firstSeen, strict] = await Promise.all([
+      startHttpProxy(config, ['--pin-policy', 'first-seen']),
+      startHttpProxy(config, ['--pin-policy', 'strict']),
+    ]);
+  }, 60_000);
+
+  const connectNotes = async (
+    proxy: RunningProxy,
+  ): Promise<{ client: Client; listChanged: () => number }> => {
+    const client = new V1Client(
+      { name: 'notes-client', version: '1.0.0' },
+      { capabilities: { experimental: { 'fixture/notes': {} } } },
+    );
+    clients.push(client);
+    await client.connect(new V1HttpTransport(new URL(`${proxy.url}/mcp`)));
+    let changes = 0;
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => void changes++);
+    return { client, listChanged: () => changes };
+  };
+
+  it('under first-seen, pins a tool only a client’s own list shows and quarantines it when it drifts', async () => {
+    const { client, listChanged } = await connectNotes(firstSeen);
+    const notes = (await client.listTools()).tools.find((t) => t.name === 'modern__notes');
+    expect(notes?.description).toBe('Read your notes');
+
+    await client.callTool({ name: 'modern__pull_notes', arguments: {} });
+    await waitUntil(async () => listChanged() > 0, 10_000, 'tools/list_changed after the rug pull');
+    await waitUntil(
+      async () => !(await toolNames(client)).includes('modern__notes'),
+      10_000,
+      'notes unlisted',
+    );
+    expect(await toolNames(client)).toContain('modern__pull_notes');
+
+    const refused = await errorOf(client.callTool({ name: 'modern__notes', arguments: {} }));
+    expect(refused).toMatch(/definition changed since it was pinned/);
+    expect(refused).toContain('POST /mcp_servers/modern/pins');
+
+    const after = await status(firstSeen, 'modern');
+    expect(after.drifted).toEqual(['notes']);
+    expect(definition(after, 'notes')).toMatchObject({ state: 'drifted', pinSource: 'first-seen' });
+    const metrics = await (await fetch(`${firstSeen.adminUrl}/metrics`)).text();
+    expect(metric(metrics, 'multi_mcp_tool_drifts_total{backend="modern"}')).toBe(1);
+    expect(metric(metrics, 'multi_mcp_tools_withheld{backend="modern",reason="drifted"}')).toBe(1);
+    const line = await waitForOutput(firstSeen, /WARN +tool definition changed: "notes".*\n/, 5_000);
+    expect(line[0]).toContain('backend=modern');
+    expect(line[0]).toMatch(/description: \\"Read your notes\\" -> .*credentials/);
+  });
+
+  it('approves the definition the client was shown, and lists and serves it again', async () => {
+    const response = await fetch(`${firstSeen.adminUrl}/mcp_servers/modern/pins`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ approveCurrent: ['notes'] }),
+    });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { approved: { tool: string; matchesCurrent: boolean }[] };
+    expect(body.approved).toMatchObject([{ tool: 'notes', matchesCurrent: true }]);
+    expect((await status(firstSeen, 'modern')).drifted).toEqual([]);
+    const { client } = await connectNotes(firstSeen);
+    const notes = (await client.listTools()).tools.find((t) => t.name === 'modern__notes');
+    expect(notes?.description).toContain('credentials');
+    const result = await client.callTool({ name: 'modern__notes', arguments: {} });
+    expect(result.content).toEqual([{ type: 'text', text: 'notes (changed)' }]);
+  });
+
+  it('under strict, holds back an unpinned tool of a client’s own list and refuses its calls saying why', async () => {
+    const { client } = await connectNotes(strict);
+    expect(await toolNames(client)).not.toContain('modern__notes');
+    const refused = await errorOf(client.callTool({ name: 'modern__notes', arguments: {} }));
+    expect(refused).toMatch(/has no pin and the proxy runs with --pin-policy strict/);
+    expect(definition(await status(strict, 'modern'), 'notes')).toMatchObject({ state: 'held', pin: null });
+
+    // A 2026-07-28 client, its capabilities in each request's envelope, is refused the same way.
+    const modern = new ClientV2(
+      { name: 'notes-modern', version: '1.0.0' },
+      { capabilities: { experimental: { 'fixture/notes': {} } }, versionNegotiation: { mode: 'auto' } },
+    );
+    await modern.connect(new HttpV2(new URL(`${strict.url}/mcp`)));
+    try {
+      expect(modern.getNegotiatedProtocolVersion()).toBe('2026-07-28');
+      // Nothing is pinned here: strict lists none of the backend's tools.
+      expect((await modern.listTools()).tools).toEqual([]);
+      expect(await errorOf(modern.callTool({ name: 'modern__notes', arguments: {} }))).toMatch(
+        /has no pin and the proxy runs with --pin-policy strict/,
+      );
+    } finally {
+      await modern.close();
+    }
   });
 });

@@ -18,17 +18,19 @@ const replica = (id: string, virtualHashes?: Record<string, string>, error?: str
 });
 
 describe('McpVirtualServer → proxy virtual server', () => {
-  it('names McpServers as the proxy knows them: same namespace, or namespace/name', () => {
+  it('names McpServers as the proxy knows them (same namespace, or namespace/name) and passes scopes and claims on', () => {
     const { spec } = virtualServerSpecFor(
       vs({
         backends: ['weather', 'shared/calc.v2'],
         tools: { exclude: ['*__delete_*'] },
+        scopes: ['team-a:tools'],
         claims: { groups: ['a'] },
       }),
     );
     expect(spec).toEqual({
       backends: ['tools_weather', 'shared_calc_v2'],
       tools: { exclude: ['*__delete_*'] },
+      scopes: ['team-a:tools'],
       claims: { groups: ['a'] },
     });
     expect(virtualServerSpecFor(vs({})).spec).toEqual({});

@@ -2,9 +2,9 @@ import type { Logger } from '../log.js';
 import { Field } from '../log.js';
 import type { Backend, BackendLists } from '../registry/backend.js';
 import type { Registry } from '../registry/registry.js';
-import type { Catalog, CatalogSource } from './catalog.js';
+import type { Catalog, CatalogSource, ToolEntry } from './catalog.js';
 import { buildCatalog, createCatalogBuilder, emptyCatalog } from './catalog.js';
-import { definitionDiff, definitionOf } from './definition.js';
+import { definitionDiff } from './definition.js';
 import { toolFilter } from './filter.js';
 import type { NamingOptions } from './names.js';
 import { unusedOverrides } from './overrides.js';
@@ -35,6 +35,12 @@ export interface CatalogStore {
    * those backends' lists replaced.
    */
   viewWith(era: ClientEra, replaced: ReadonlyMap<string, Partial<BackendLists>>): Catalog;
+  /**
+   * Every tool pins keep from clients, one entry per backend and original name: the shared
+   * catalog's, and those withheld from a client's own view (a private list's tool the shared
+   * lists do not have, or have with another definition), as last judged.
+   */
+  withheld(): ToolEntry[];
 }
 
 /**
@@ -53,6 +59,13 @@ export function createCatalogStore(
   const reported = new Set<string>();
   /** Withheld tools already logged (state, backend, tool, hash): a rebuild does not repeat the line. */
   let withheldSeen = new Set<string>();
+  /**
+   * Tools withheld from some client's own view, by backend and original name. Private lists are
+   * fetched per client and never kept, so this is what status, metrics and approvals know of them;
+   * an entry goes when a client's list shows the tool again, or when a rebuild (an approval, a
+   * backend change) no longer finds a reason to withhold it.
+   */
+  const privatelyWithheld = new Map<string, ToolEntry>();
 
   // One builder per era: each reuses an unchanged backend's tools from its previous build.
   const builders: Record<ClientEra, (sources: CatalogSource[]) => Catalog> = {
@@ -128,7 +141,8 @@ export function createCatalogStore(
     const nextLegacy = ready.some((b) => b.legacyLists !== undefined)
       ? builders.legacy(sourcesOf('legacy'))
       : next;
-    withheldSeen = reportWithheld(next, withheldSeen, registry, pins, log);
+    withheldSeen = reportWithheld(next, withheldSeen, pins, log);
+    rejudgePrivate();
     for (const c of next.collisions) {
       const key = `${c.kind}:${c.exposed}:${c.droppedFrom}`;
       if (reported.has(key)) continue;
@@ -152,9 +166,59 @@ export function createCatalogStore(
   };
   registry.onChange(rebuild);
 
+  /** Records what a client's own view withholds of its private tool lists, reporting what is new. */
+  const notePrivate = (own: Catalog, replaced: ReadonlyMap<string, Partial<BackendLists>>): void => {
+    for (const entry of own.toolEntries) {
+      if (!replaced.get(entry.backend)?.tools) continue;
+      const key = keyOf(entry);
+      if (entry.state !== 'drifted' && entry.state !== 'held') {
+        privatelyWithheld.delete(key);
+        continue;
+      }
+      const before = privatelyWithheld.get(key);
+      privatelyWithheld.set(key, entry);
+      const reported = before?.state === entry.state && before.hash === entry.hash;
+      if (!reported && !withheldSeen.has(reportKey(entry))) reportEntry(entry, pins, log);
+    }
+  };
+
+  /** After a rebuild: a privately withheld tool whose backend went, or that now has a matching pin, is withheld no more. */
+  const rejudgePrivate = (): void => {
+    for (const [key, entry] of privatelyWithheld) {
+      const backend = registry.get(entry.backend);
+      if (backend?.state !== 'ready' || !backend.privateKinds().includes('tools')) {
+        privatelyWithheld.delete(key);
+        continue;
+      }
+      const verdict = pins.verdictFor(backend.name, backend.spec.tools?.pins)(entry.original, entry.hash);
+      if (verdict.state === 'drifted') {
+        privatelyWithheld.set(key, {
+          ...entry,
+          state: 'drifted',
+          pin: verdict.pin,
+          pinSource: verdict.source,
+        });
+      } else if (verdict.state !== 'held') {
+        privatelyWithheld.delete(key);
+      }
+    }
+  };
+
   return {
     current: (era = 'modern') => (era === 'legacy' ? legacy : current),
-    viewWith: (era, replaced) => buildCatalog(sourcesOf(era, replaced), naming),
+    viewWith: (era, replaced) => {
+      // A private list is judged like a shared one: first sightings recorded, then the verdicts.
+      for (const [backend, lists] of replaced) if (lists.tools) pins.observe(backend, lists.tools);
+      const own = buildCatalog(sourcesOf(era, replaced), naming);
+      notePrivate(own, replaced);
+      return own;
+    },
+    withheld: () => {
+      const entries = new Map<string, ToolEntry>();
+      for (const entry of current.withheld.values()) entries.set(keyOf(entry), entry);
+      for (const [key, entry] of privatelyWithheld) if (!entries.has(key)) entries.set(key, entry);
+      return [...entries.values()];
+    },
     refresh: rebuild,
     onChange(listener) {
       listeners.add(listener);
@@ -163,48 +227,56 @@ export function createCatalogStore(
   };
 }
 
-/** Logs each newly withheld tool once (a drift with a diff of what changed) and counts drifts. */
+const keyOf = (entry: ToolEntry): string => `${entry.backend}\0${entry.original}`;
+const reportKey = (entry: ToolEntry): string =>
+  `${entry.state}\0${entry.backend}\0${entry.original}\0${entry.hash}`;
+
+/** Logs each newly withheld tool of the shared catalog once (see reportEntry). */
 function reportWithheld(
   catalog: Catalog,
   before: ReadonlySet<string>,
-  registry: Registry,
   pins: PinBook,
   log: Logger,
 ): Set<string> {
   const now = new Set<string>();
   for (const entry of catalog.withheld.values()) {
-    const key = `${entry.state}\0${entry.backend}\0${entry.original}\0${entry.hash}`;
+    const key = reportKey(entry);
     now.add(key);
-    if (before.has(key)) continue;
-    const fields = {
-      [Field.backend]: entry.backend,
-      tool: entry.original,
-      exposed: entry.exposed ?? undefined,
-    };
-    if (entry.state === 'held') {
-      log.info(`tool "${entry.original}" held back: it has no pin (--pin-policy strict)`, {
-        ...fields,
-        hash: entry.hash,
-      });
-      continue;
-    }
-    pins.countDrift(entry.backend);
-    const tool = registry.get(entry.backend)?.lists.tools.find((t) => t.name === entry.original);
-    const pinned =
-      entry.pin === null ? undefined : pins.definitionFor(entry.backend, entry.original, entry.pin);
-    const changes =
-      tool && pinned
-        ? definitionDiff(pinned, definitionOf(tool))
-            .map((c) => `${c.field}: ${c.before} -> ${c.after}`)
-            .join('; ')
-        : 'the pinned definition was never seen by this proxy; only its hash is known';
-    log.warn(`tool definition changed: "${entry.original}" no longer matches its pin and is quarantined`, {
-      ...fields,
-      pin: entry.pin ?? undefined,
-      pinSource: entry.pinSource ?? undefined,
-      hash: entry.hash,
-      changed: changes,
-    });
+    if (!before.has(key)) reportEntry(entry, pins, log);
   }
   return now;
+}
+
+/** One line per withheld tool (a drift with a diff of what changed), and a count per drift. */
+function reportEntry(entry: ToolEntry, pins: PinBook, log: Logger): void {
+  const fields = {
+    [Field.backend]: entry.backend,
+    tool: entry.original,
+    exposed: entry.exposed ?? undefined,
+  };
+  if (entry.state === 'held') {
+    log.info(`tool "${entry.original}" held back: it has no pin (--pin-policy strict)`, {
+      ...fields,
+      hash: entry.hash,
+    });
+    return;
+  }
+  pins.countDrift(entry.backend);
+  // Every definition judged was observed first, so the book knows the current one by its hash.
+  const current = pins.definitionFor(entry.backend, entry.original, entry.hash);
+  const pinned =
+    entry.pin === null ? undefined : pins.definitionFor(entry.backend, entry.original, entry.pin);
+  const changes =
+    current && pinned
+      ? definitionDiff(pinned, current)
+          .map((c) => `${c.field}: ${c.before} -> ${c.after}`)
+          .join('; ')
+      : 'the pinned definition was never seen by this proxy; only its hash is known';
+  log.warn(`tool definition changed: "${entry.original}" no longer matches its pin and is quarantined`, {
+    ...fields,
+    pin: entry.pin ?? undefined,
+    pinSource: entry.pinSource ?? undefined,
+    hash: entry.hash,
+    changed: changes,
+  });
 }

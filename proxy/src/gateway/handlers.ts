@@ -285,10 +285,12 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     'tools/call': async (params, ctx) => {
       const name = stringParam(params, 'name', 'tools/call');
       const snapshot = await current();
-      // A name only this client was shown (a private list) is found in its own view.
-      const route = snapshot.toolRoutes.get(name) ?? (await view(ctx)).toolRoutes.get(name);
+      // A name only this client was shown (a private list) is found in its own view, and one its
+      // own view withholds (judged by the same pins) is refused there saying why.
+      const own = snapshot.toolRoutes.has(name) ? undefined : await view(ctx);
+      const route = snapshot.toolRoutes.get(name) ?? own?.toolRoutes.get(name);
       if (!route) {
-        const withheld = snapshot.withheld.get(name);
+        const withheld = snapshot.withheld.get(name) ?? own?.withheld.get(name);
         throw withheld ? withheldTool(withheld) : unknownName('tool', name);
       }
       const asTask = modernTasks?.callTool(

@@ -23,17 +23,23 @@ export interface ToolDefinitionStatus {
 }
 
 export function toolDefinitionsOf(proxy: Proxy, backend: string): ToolDefinitionStatus[] {
-  return proxy.catalog
-    .current()
-    .toolEntries.filter((entry) => entry.backend === backend)
-    .map((entry) => ({
-      name: entry.original,
-      exposed: entry.exposed,
-      hash: entry.hash,
-      state: entry.state,
-      pin: entry.pin,
-      pinSource: entry.pinSource,
-    }));
+  const entries = proxy.catalog.current().toolEntries.filter((entry) => entry.backend === backend);
+  // A tool withheld from some client's own view (a private list) shows as withheld here, in place
+  // of what the shared list has under its name: that is what someone must look at.
+  for (const entry of proxy.catalog.withheld()) {
+    if (entry.backend !== backend) continue;
+    const at = entries.findIndex((e) => e.original === entry.original);
+    if (at === -1) entries.push(entry);
+    else entries[at] = entry;
+  }
+  return entries.map((entry) => ({
+    name: entry.original,
+    exposed: entry.exposed,
+    hash: entry.hash,
+    state: entry.state,
+    pin: entry.pin,
+    pinSource: entry.pinSource,
+  }));
 }
 
 const ToolNameSchema = z.string().min(1, 'a tool name must not be empty').max(256);
@@ -77,7 +83,12 @@ export function approvePins(proxy: Proxy, backend: Backend, body: unknown, log: 
       `backend "${backend.name}" is ${backend.state}: its tools are unknown until it is ready; try again then`,
     );
   }
-  const listed = new Map(backend.lists.tools.map((tool) => [tool.name, tool]));
+  const listed = new Map(backend.lists.tools.map((tool) => [tool.name, definitionHash(tool)]));
+  // A tool withheld from a client's own view (a private list) is approved as that client was shown
+  // it: the shared list may lack it, or list it with another definition.
+  for (const entry of proxy.catalog.withheld()) {
+    if (entry.backend === backend.name) listed.set(entry.original, entry.hash);
+  }
   const names = [...listed.keys()];
   const requested: Record<string, string> = { ...parsed.data.pins };
   const issues: string[] = [];
@@ -91,7 +102,7 @@ export function approvePins(proxy: Proxy, backend: Backend, body: unknown, log: 
   for (const tool of Object.keys(requested)) check(`pins.${tool}`, tool);
   parsed.data.approveCurrent?.forEach((tool, i) => {
     const current = listed.get(tool);
-    if (check(`approveCurrent[${i}]`, tool) && current) requested[tool] = definitionHash(current);
+    if (check(`approveCurrent[${i}]`, tool) && current) requested[tool] = current;
   });
   if (issues.length > 0) throw new RequestError(400, 'cannot approve pins', issues);
   // GitOps owns a pin written in the spec: an API call must not quietly outrank a reviewed change.
@@ -109,12 +120,11 @@ export function approvePins(proxy: Proxy, backend: Backend, body: unknown, log: 
   const previous = proxy.pins.approve(backend.name, requested);
   proxy.catalog.refresh();
   const approved = Object.entries(requested).map(([tool, hash]) => {
-    const current = listed.get(tool);
     return {
       tool,
       hash,
       previous: previous[tool] ?? null,
-      matchesCurrent: current !== undefined && definitionHash(current) === hash,
+      matchesCurrent: listed.get(tool) === hash,
     };
   });
   for (const a of approved) {

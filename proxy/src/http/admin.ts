@@ -300,7 +300,7 @@ export function createAdminRouter(
       for (const [exposed, route] of catalog.toolRoutes)
         routes[exposed] = { backend: route.backend, name: route.name };
       // Tools held back by pins (drifted, or unpinned under --pin-policy strict), by exposed name.
-      const withheld = [...catalog.withheld.values()].map((entry) => ({
+      const withheld = proxy.catalog.withheld().map((entry) => ({
         exposed: entry.exposed,
         backend: entry.backend,
         name: entry.original,

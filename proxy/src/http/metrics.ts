@@ -91,7 +91,7 @@ export function createMetrics(proxy: Proxy, sessions: HttpSessions): FrontDoorMe
     collect() {
       this.reset();
       const counts = new Map<string, { backend: string; reason: string; n: number }>();
-      for (const entry of proxy.catalog.current().withheld.values()) {
+      for (const entry of proxy.catalog.withheld()) {
         const key = `${entry.backend}\0${entry.state}`;
         const held = counts.get(key) ?? { backend: entry.backend, reason: entry.state, n: 0 };
         held.n++;

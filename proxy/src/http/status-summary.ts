@@ -105,7 +105,8 @@ export function statusSummary(proxy: Proxy, inputs: SummaryInputs): StatusSummar
         resourceTemplates: count(catalog.templateRoutes, (r) => r.backend, backend.name),
       },
       tools,
-      withheld: [...catalog.withheld.values()]
+      withheld: proxy.catalog
+        .withheld()
         .filter((entry) => entry.backend === backend.name)
         .map((entry) => ({
           name: entry.exposed ?? entry.original,
