@@ -5,6 +5,7 @@ import {
   ProtocolError,
   ProtocolErrorCode,
 } from '@modelcontextprotocol/server';
+import { canonicalJson } from '../catalog/definition.js';
 import type { RelayContext } from './fastpath.js';
 import type { Caller } from './sessions.js';
 
@@ -211,7 +212,8 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
     }
   };
 
-  const bindingOf = (call: BridgeCall): string => JSON.stringify([call.method, call.params]);
+  // Canonical: a retry that spells the same arguments in another key order is the same call.
+  const bindingOf = (call: BridgeCall): string => canonicalJson([call.method, call.params]);
 
   return {
     async serve(call, run) {
