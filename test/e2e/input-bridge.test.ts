@@ -217,7 +217,7 @@ describe('input_required bridge: pinned v2 client, server-everything', () => {
     try {
       const long = client.callTool({
         name: 'everything__trigger-long-running-operation',
-        arguments: { duration: 5, steps: 5 },
+        arguments: { duration: 8, steps: 4 },
       });
       // Announced until the backend's roots/list reaches the pinned client: an announcement
       // that lands before the call is in flight at the proxy is answered without it.

@@ -142,7 +142,8 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
     }
     if (!c.capabilities[needed]) {
       // Many backends list roots on their own schedule, whatever call is in flight: a client
-      // without roots has none (as for sessions), and its call goes on.
+      // without roots has none (as for sessions), and its call goes on. The spec only forbids
+      // asking it (conformance: input-required-result-capability-check).
       if (needed === 'roots') return Promise.resolve({ roots: [] });
       c.failure = new MissingRequiredClientCapabilityError(
         { requiredCapabilities: { [needed]: {} } },
