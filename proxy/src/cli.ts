@@ -14,6 +14,7 @@ import { OAuthSettingsSchema } from './http/oauth.js';
 import { loadSessionSeal, SessionKeyError } from './http/seal.js';
 import type { LogFormat, LogLevel, Logger } from './log.js';
 import { LOG_FORMATS, LOG_LEVELS, createLogger, errorMessage } from './log.js';
+import { DEFAULT_INPUT_TIMEOUT_MS } from './gateway/gateway.js';
 import type { Proxy } from './proxy.js';
 import { createProxy } from './proxy.js';
 import { killAllProcessTreesNow } from './registry/processes.js';
@@ -189,6 +190,12 @@ const program = new Command('multi-mcp')
     'on SIGTERM, and when a backend is removed or replaced, how long calls in flight may finish',
     integer('--drain-timeout-ms', 0, 600_000),
     10_000,
+  )
+  .option(
+    '--input-timeout-ms <ms>',
+    'how long a 2026-07-28 client has to answer an input_required round before the backend call is cancelled',
+    integer('--input-timeout-ms', 100, 3_600_000),
+    DEFAULT_INPUT_TIMEOUT_MS,
   );
 
 interface CliOptions {
@@ -211,6 +218,7 @@ interface CliOptions {
   maxBodyBytes: number;
   startupTimeoutMs: number;
   drainTimeoutMs: number;
+  inputTimeoutMs: number;
   sessionKeyFile?: string;
   oauthIssuer: string[];
   oauthAudience?: string;
@@ -338,6 +346,7 @@ async function main(log: Logger, options: CliOptions): Promise<void> {
     log,
     naming: { separator: options.separator, maxLength: options.maxNameLength },
     drainMs: options.drainTimeoutMs,
+    inputTimeoutMs: options.inputTimeoutMs,
     pins: { policy: options.pinPolicy, stateDir: options.stateDir },
   });
   if (options.pinPolicy === 'first-seen' && options.stateDir === undefined) {

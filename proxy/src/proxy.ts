@@ -22,6 +22,8 @@ export interface ProxyOptions {
   /** How long a removed or replaced backend may finish its calls in flight (default 10 s). */
   drainMs?: number;
   instructions?: string;
+  /** How long a 2026-07-28 client has to answer an input_required round (default 120 s). */
+  inputTimeoutMs?: number;
   /** Pinned tool definitions: policy for unpinned tools and where records persist (default: off, memory). */
   pins?: { policy: PinPolicy; stateDir?: string | undefined };
 }
@@ -62,6 +64,7 @@ export function createProxy(options: ProxyOptions): Proxy {
     log: options.log,
     ready: readyPromise,
     ...(options.instructions !== undefined && { instructions: options.instructions }),
+    ...(options.inputTimeoutMs !== undefined && { inputTimeoutMs: options.inputTimeoutMs }),
   });
   const registry = new Registry({
     log: options.log,

@@ -1,10 +1,15 @@
 import { join } from 'node:path';
+import {
+  Client as V2Client,
+  StreamableHTTPClientTransport as V2HttpTransport,
+} from '@modelcontextprotocol/client';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1HttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
   CreateMessageRequestSchema,
   ElicitRequestSchema,
   ListRootsRequestSchema,
+  ResourceUpdatedNotificationSchema,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, writeTempFile } from './support/paths.js';
 import type { RunningProxy } from './support/processes.js';
 import { start, startHttpProxy, stopAll, waitForOutput, waitUntil } from './support/processes.js';
+import { MODERN } from './support/modern-rpc.js';
 
 // 2025-era clients (the v1 SDK) through the proxy to a backend that speaks only 2026-07-28
 // (test/fixtures/servers/modern.ts, v2 server SDK): the proxy negotiates the modern era with it,
@@ -150,5 +156,112 @@ describe('a private list (cacheScope: private) of a 2026-07-28 backend', () => {
     expect(sampling).toEqual(['modern__grow', 'modern__interview', 'modern__sampler']);
     expect(plain).toEqual(['modern__grow', 'modern__interview']);
     expect(again).toEqual(sampling);
+  });
+});
+
+describe('a public list with a TTL (ttlMs) of a 2026-07-28 backend', () => {
+  const TTL_MS = 1500;
+  let proxy: RunningProxy;
+  const clients: V1Client[] = [];
+
+  beforeAll(async () => {
+    const fixture = start(process.execPath, [
+      '--import',
+      'tsx',
+      join(repoRoot, 'test/fixtures/servers/modern.ts'),
+      '--http',
+      '0',
+      '--ttl',
+      String(TTL_MS),
+    ]);
+    const [, url] = await waitForOutput(fixture, /listening on (http:\/\/127\.0\.0\.1:\d+\/mcp)/);
+    const config = writeTempFile('mcp.json', { mcpServers: { modern: { url } } });
+    proxy = await startHttpProxy(config);
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close().catch(() => {})));
+    await stopAll();
+  });
+
+  it('is listed again when the TTL runs out: a change the backend never announced reaches clients', async () => {
+    const client = new V1Client({ name: 'v1-client', version: '1.0.0' });
+    clients.push(client);
+    let changed = 0;
+    client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
+      changed++;
+    });
+    await client.connect(new V1HttpTransport(new URL(`${proxy.url}/mcp`)));
+    const grown = await client.callTool({ name: 'modern__grow', arguments: { quiet: true } });
+    const added = `modern__${(grown.content as { text: string }[])[0]?.text}`;
+    await waitUntil(
+      async () => (await client.listTools()).tools.some((t) => t.name === added),
+      TTL_MS + 15_000,
+      `${added} listed after the TTL`,
+    );
+    // The proxy found the change itself, and told its sessions.
+    await waitUntil(async () => changed > 0, 10_000, 'notifications/tools/list_changed at the client');
+  });
+});
+
+describe('resource updates of a 2026-07-28 backend', () => {
+  let proxy: RunningProxy;
+  let session: V1Client;
+  let listener: V2Client;
+
+  beforeAll(async () => {
+    const fixture = start(process.execPath, [
+      '--import',
+      'tsx',
+      join(repoRoot, 'test/fixtures/servers/modern.ts'),
+      '--http',
+      '0',
+    ]);
+    const [, url] = await waitForOutput(fixture, /listening on (http:\/\/127\.0\.0\.1:\d+\/mcp)/);
+    const config = writeTempFile('mcp.json', { mcpServers: { modern: { url } } });
+    proxy = await startHttpProxy(config);
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all([session, listener].map((c) => c?.close().catch(() => {})));
+    await stopAll();
+  });
+
+  it('reach a 2025-era session that subscribed and a 2026-07-28 listen stream that asked for the URI', async () => {
+    const uri = 'modern://counter';
+    session = new V1Client({ name: 'v1-client', version: '1.0.0' });
+    const sessionHeard: string[] = [];
+    session.setNotificationHandler(ResourceUpdatedNotificationSchema, async (n) => {
+      sessionHeard.push(n.params.uri);
+    });
+    await session.connect(new V1HttpTransport(new URL(`${proxy.url}/mcp`)));
+    await session.subscribeResource({ uri });
+
+    listener = new V2Client(
+      { name: 'v2-listen', version: '1.0.0' },
+      { versionNegotiation: { mode: { pin: MODERN } } },
+    );
+    const streamHeard: string[] = [];
+    listener.setNotificationHandler('notifications/resources/updated', (n) => {
+      streamHeard.push(n.params.uri);
+    });
+    await listener.connect(new V2HttpTransport(new URL(`${proxy.url}/mcp`)));
+    const subscription = await listener.listen({ resourceSubscriptions: [uri] });
+
+    // Bumped until both have heard: the proxy's filter on the backend's listen stream is
+    // replaced when a URI is added, and a bump in between reaches nobody.
+    await waitUntil(
+      async () => {
+        await session.callTool({ name: 'modern__bump', arguments: {} });
+        return sessionHeard.length > 0 && streamHeard.length > 0;
+      },
+      15_000,
+      'notifications/resources/updated at the session and on the listen stream',
+    );
+    expect(new Set(sessionHeard)).toEqual(new Set([uri]));
+    expect(new Set(streamHeard)).toEqual(new Set([uri]));
+    const read = await session.readResource({ uri });
+    expect(Number((read.contents[0] as { text: string }).text)).toBeGreaterThan(0);
+    await subscription.close();
   });
 });

@@ -68,6 +68,32 @@ describe('input bridge', () => {
     bridge.close();
   });
 
+  it('takes a retry whose arguments come in another key order as the same call, not one with other values', async () => {
+    const bridge = createInputBridge({ ttlMs: 10_000, maxOpen: 10 });
+    const run = async ({ signal }: BridgeContext): Promise<Result> => {
+      const answer = await bridge.callerFor(signal)?.ask('elicitation/create', {});
+      return { content: [{ type: 'text', text: JSON.stringify(answer) }] };
+    };
+    const params = { name: 't', arguments: { city: 'Paris', options: { units: 'metric', days: 3 } } };
+    const first = (await bridge.serve(call({ params }), run)) as unknown as InputRequired;
+    const [k] = Object.keys(first.inputRequests) as [string];
+    const retry = (arguments_: Record<string, unknown>) =>
+      bridge.serve(
+        call({
+          params: { arguments: arguments_, name: 't' },
+          requestState: first.requestState,
+          inputResponses: { [k]: { action: 'accept' } },
+        }),
+        run,
+      );
+    await expect(retry({ options: { units: 'metric', days: 4 }, city: 'Paris' })).rejects.toThrow(
+      /repeat the original request/,
+    );
+    expect(await retry({ options: { days: 3, units: 'metric' }, city: 'Paris' })).toEqual({
+      content: [{ type: 'text', text: '{"action":"accept"}' }],
+    });
+  });
+
   it('resumes only for the principal and at the virtual server that got the requestState', async () => {
     const bridge = createInputBridge({ ttlMs: 10_000, maxOpen: 10 });
     const run = async ({ signal }: BridgeContext): Promise<Result> => {

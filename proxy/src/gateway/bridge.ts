@@ -5,6 +5,7 @@ import {
   ProtocolError,
   ProtocolErrorCode,
 } from '@modelcontextprotocol/server';
+import { canonicalJson } from '../catalog/definition.js';
 import type { RelayContext } from './fastpath.js';
 import type { Caller } from './sessions.js';
 
@@ -141,7 +142,8 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
     }
     if (!c.capabilities[needed]) {
       // Many backends list roots on their own schedule, whatever call is in flight: a client
-      // without roots has none (as for sessions), and its call goes on.
+      // without roots has none (as for sessions), and its call goes on. The spec only forbids
+      // asking it (conformance: input-required-result-capability-check).
       if (needed === 'roots') return Promise.resolve({ roots: [] });
       c.failure = new MissingRequiredClientCapabilityError(
         { requiredCapabilities: { [needed]: {} } },
@@ -211,7 +213,8 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
     }
   };
 
-  const bindingOf = (call: BridgeCall): string => JSON.stringify([call.method, call.params]);
+  // Canonical: a retry that spells the same arguments in another key order is the same call.
+  const bindingOf = (call: BridgeCall): string => canonicalJson([call.method, call.params]);
 
   return {
     async serve(call, run) {

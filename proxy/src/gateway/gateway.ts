@@ -25,7 +25,7 @@ import { createTaskTable } from './tasks.js';
 import { watchTaskStatus } from './tasks-status.js';
 
 /** How long a 2026-07-28 client has to answer an input_required round before the backend's call is cancelled. */
-const CONTINUATION_TTL_MS = 120_000;
+export const DEFAULT_INPUT_TIMEOUT_MS = 120_000;
 /** Each waiting continuation holds a backend call open: bounded like sessions are. */
 const MAX_CONTINUATIONS = 1000;
 /** However long a backend keeps a task, the proxy forgets its id after this. */
@@ -45,6 +45,8 @@ export interface GatewayOptions {
   ready: Promise<void>;
   /** Where every relayed request is counted (read by the metrics endpoint). */
   stats: RelayStats;
+  /** How long an input_required round waits for the client's retry (default 120 s). */
+  inputTimeoutMs?: number;
 }
 
 /**
@@ -88,7 +90,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   const sessions = new SessionTable();
   /** Each stateless handler's notifier, with the virtual server it serves (undefined = the whole catalog). */
   const notifiers = new Map<ServerNotifier, string | undefined>();
-  const bridge = createInputBridge({ ttlMs: CONTINUATION_TTL_MS, maxOpen: MAX_CONTINUATIONS });
+  const bridge = createInputBridge({
+    ttlMs: options.inputTimeoutMs ?? DEFAULT_INPUT_TIMEOUT_MS,
+    maxOpen: MAX_CONTINUATIONS,
+  });
   const tasks = createTaskTable({ maxTtlMs: MAX_TASK_TTL_MS, maxPerOwner: MAX_TASKS_PER_OWNER });
   const log = options.log;
   const taskStatus = watchTaskStatus({ tasks, sessions, log });

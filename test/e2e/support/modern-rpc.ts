@@ -26,7 +26,8 @@ export async function modernRpc(
   params: Record<string, unknown>,
   options: ModernRequestOptions = {},
 ): Promise<ModernAnswer> {
-  const name = params['name'] ?? params['taskId'];
+  // Mcp-Name mirrors params.name (tools, prompts) or params.uri (resources), as the spec says.
+  const name = params['name'] ?? params['uri'] ?? params['taskId'];
   const response = await fetch(url, {
     method: 'POST',
     headers: {
