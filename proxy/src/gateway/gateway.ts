@@ -129,7 +129,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     const why =
       'gone' in found
         ? 'the client whose call it came with has gone'
-        : `multi-mcp cannot tell which client it is for: ${found.ambiguous} sessions have calls in flight to "${backend.name}"`;
+        : `cannot tell which client it is for: ${found.ambiguous} sessions have calls in flight to "${backend.name}"`;
     log.warn('backend request refused', {
       [Field.backend]: backend.name,
       [Field.method]: method,
