@@ -46,11 +46,12 @@ describe('request links', () => {
     const seenHeaders: Headers[] = [];
     const question = { jsonrpc: '2.0', id: 7, method: 'sampling/createMessage', params: {} };
     const text = event(question, '\r\n');
-    const cut = text.indexOf('\r\n\r\n') + 1;
+    const cuts = [text.indexOf('"method"') + 4, text.indexOf('\r\n\r\n') + 1];
     const links = createRequestLinks(async (_url, init) => {
       seenHeaders.push(new Headers(init?.headers));
-      // The event ends in the second chunk, which also cuts a "\r\n" in half.
-      return sseResponse([text.slice(0, cut), text.slice(cut)]);
+      // The request's line is cut inside "method", and its "\r\n" is cut in half: the line
+      // ends in the third chunk.
+      return sseResponse([text.slice(0, cuts[0]), text.slice(cuts[0], cuts[1]), text.slice(cuts[1])]);
     });
     const transport = postingTransport(links.fetch);
     links.transport(transport);
@@ -59,6 +60,8 @@ describe('request links', () => {
 
     expect(seenHeaders[0]?.has('x-multi-mcp-link')).toBe(false);
     const reader = transport.responses[0]!.body!.getReader();
+    await reader.read();
+    expect(links.take(7)).toBeUndefined();
     await reader.read();
     expect(links.take(7)).toBeUndefined();
     await reader.read();

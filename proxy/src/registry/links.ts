@@ -61,11 +61,9 @@ export function createRequestLinks(base: typeof fetch = fetch): RequestLinks {
     const response = await base(input, { ...init, headers });
     const sse = response.headers.get('content-type')?.includes('text/event-stream');
     if (!origin || !sse || !response.body) return response;
-    const body = response.body.pipeThrough(
-      sniffRequests((id, method) => {
-        if (LINKED_METHODS.has(method)) remember(asked, id, origin);
-      }),
-    );
+    const body = watchRequests(response.body, (id, method) => {
+      if (LINKED_METHODS.has(method)) remember(asked, id, origin);
+    });
     return new Response(body, {
       status: response.status,
       statusText: response.statusText,
@@ -102,50 +100,59 @@ export function createRequestLinks(base: typeof fetch = fetch): RequestLinks {
   };
 }
 
+const NEWLINE = 0x0a;
+const METHOD = Buffer.from('"method"');
+const DATA = Buffer.from('data:');
+
 /**
  * Passes an SSE stream through unchanged, calling `seen` for every JSON-RPC request in it, each
  * before the chunk that completes it goes on: the transport parses nothing this has not read.
+ * Cheap on the hot path: lines are found and tested in bytes, and only a `data:` line that holds
+ * `"method"` is decoded and parsed; one message per data line, as SDK servers write them (a
+ * request spread over several would go unlinked, and be routed as over stdio).
  */
-function sniffRequests(
+function watchRequests(
+  body: ReadableStream<Uint8Array>,
   seen: (id: RequestId, method: string) => void,
-): TransformStream<Uint8Array, Uint8Array> {
-  const decoder = new TextDecoder();
-  let pending = '';
-  let data: string[] = [];
-  let event = '';
-  const line = (text: string): void => {
-    if (text === '') {
-      if ((event === '' || event === 'message') && data.length > 0) inspect(data.join('\n'));
-      data = [];
-      event = '';
-      return;
-    }
-    const colon = text.indexOf(':');
-    const field = colon === -1 ? text : text.slice(0, colon);
-    let value = colon === -1 ? '' : text.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'data') data.push(value);
-    else if (field === 'event') event = value;
-  };
-  const inspect = (json: string): void => {
-    // Most events are results and notifications: only what could be a request is parsed.
-    if (!json.includes('"method"') || !json.includes('"id"')) return;
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  /** The bytes of the line the last chunk left unfinished. */
+  let carried: Buffer[] = [];
+  const inspect = (line: Buffer): void => {
+    if (!line.subarray(0, DATA.length).equals(DATA) || line.indexOf(METHOD) === -1) return;
     try {
-      const message = JSON.parse(json) as { id?: unknown; method?: unknown };
+      const message = JSON.parse(line.subarray(DATA.length).toString('utf8')) as {
+        id?: unknown;
+        method?: unknown;
+      };
       const { id, method } = message;
       if (typeof method === 'string' && (typeof id === 'string' || typeof id === 'number')) seen(id, method);
     } catch {
       // Not JSON: the transport reports it.
     }
   };
-  return new TransformStream({
-    transform(chunk, controller) {
-      pending += decoder.decode(chunk, { stream: true });
-      // A "\r" at the very end may be half of "\r\n": it stays with the unfinished line.
-      const lines = pending.split(/\r\n|\n|\r(?!$)/);
-      pending = lines.pop() ?? '';
-      for (const text of lines) line(text);
-      controller.enqueue(chunk);
+  const scan = (chunk: Uint8Array): void => {
+    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let from = 0;
+    for (let end = bytes.indexOf(NEWLINE); end !== -1; end = bytes.indexOf(NEWLINE, from)) {
+      const tail = bytes.subarray(from, end);
+      inspect(carried.length === 0 ? tail : Buffer.concat([...carried, tail]));
+      carried = [];
+      from = end + 1;
+    }
+    if (from < bytes.length) carried.push(bytes.subarray(from));
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) return controller.close();
+        scan(value);
+        controller.enqueue(value);
+      } catch (error) {
+        controller.error(error);
+      }
     },
+    cancel: (reason) => reader.cancel(reason),
   });
 }
