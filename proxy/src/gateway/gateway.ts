@@ -119,8 +119,32 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
   };
 
-  const waitingSession = (backend: Backend, method: string): Session | Caller => {
-    const session = sessions.waitingOn(backend.name);
+  /**
+   * The session or caller a backend's request goes to (see `SessionTable.answererFor`); when
+   * there is none, or the proxy cannot tell which, the backend gets an error saying so.
+   */
+  const answerer = (
+    backend: Backend,
+    method: string,
+    origin: object | undefined,
+  ): Session | Caller | undefined => {
+    const found = sessions.answererFor(backend.name, origin);
+    if ('to' in found) return found.to;
+    if ('none' in found) return undefined;
+    const why =
+      'gone' in found
+        ? 'the client whose call it came with has gone'
+        : `cannot tell which client it is for: ${found.ambiguous} sessions have calls in flight to "${backend.name}"`;
+    log.warn('backend request refused', {
+      [Field.backend]: backend.name,
+      [Field.method]: method,
+      [Field.error]: why,
+    });
+    throw new ProtocolError(ProtocolErrorCode.InvalidRequest, `multi-mcp: ${method} refused: ${why}`);
+  };
+
+  const waitingSession = (backend: Backend, method: string, origin: object | undefined): Session | Caller => {
+    const session = answerer(backend, method, origin);
     if (!session) {
       throw new ProtocolError(
         ProtocolErrorCode.InvalidRequest,
@@ -168,27 +192,29 @@ export function createGateway(options: GatewayOptions): Gateway {
         if (kind === 'resources') notifier.resourcesChanged();
       }
     },
-    async createMessage(backend, request: CreateMessageRequest) {
+    async createMessage(backend, request: CreateMessageRequest, origin) {
       const session =
-        taskStatus.answererFor(backend.name, request.params) ?? waitingSession(backend, request.method);
+        taskStatus.answererFor(backend.name, request.params) ??
+        waitingSession(backend, request.method, origin);
       const params = taskStatus.relatedTask(backend.name, request.params);
       if ('ask' in session) return session.ask(request.method, params) as Promise<CreateMessageResult>;
       return session.server.createMessage(params);
     },
-    async elicit(backend, request: ElicitRequest) {
+    async elicit(backend, request: ElicitRequest, origin) {
       const session =
-        taskStatus.answererFor(backend.name, request.params) ?? waitingSession(backend, request.method);
+        taskStatus.answererFor(backend.name, request.params) ??
+        waitingSession(backend, request.method, origin);
       const params = taskStatus.relatedTask(backend.name, request.params);
       if ('ask' in session) return session.ask(request.method, params) as Promise<ElicitResult>;
       return session.server.elicitInput(params);
     },
-    async listRoots(backend): Promise<ListRootsResult> {
+    async listRoots(backend, origin): Promise<ListRootsResult> {
       // Many backends ask right after connecting, before any call: the only client's roots
       // answer that when there is one; with several clients and no call the answer is empty.
       // …unless that client's virtual server does not show this backend: its roots are not this backend's business.
       const sole = sessions.sole();
       const session =
-        sessions.waitingOn(backend.name) ?? (sole && sees(sole.view, backend.name) ? sole : undefined);
+        answerer(backend, 'roots/list', origin) ?? (sole && sees(sole.view, backend.name) ? sole : undefined);
       if (session && 'ask' in session) return session.ask('roots/list', {}) as Promise<ListRootsResult>;
       if (!session?.server.getClientCapabilities()?.roots) return { roots: [] };
       return session.server.listRoots();

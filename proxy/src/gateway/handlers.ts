@@ -19,7 +19,7 @@ import { toClientError, unknownName, withheldTool } from './errors.js';
 import type { RelayContext, RelayHandler } from './fastpath.js';
 import type { RelayStats } from './relay-stats.js';
 import { failureOutcome, outcomeOf } from './relay-stats.js';
-import type { Session, SessionKind, SessionTable } from './sessions.js';
+import type { Caller, Session, SessionKind, SessionTable } from './sessions.js';
 import { tracked } from './sessions.js';
 import { unsubscribeBackendIfUnused } from './subscriptions.js';
 import type { InputBridge } from './bridge.js';
@@ -149,12 +149,17 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
   const log = deps.log.with({ [Field.session]: session?.id ?? deps.kind });
   const clientEra = deps.kind === 'stateless' ? 'modern' : 'legacy';
 
-  /** Relays one request to `backend`, with the client's cancellation, timeout and progress. */
+  /**
+   * Relays one request to `backend`, with the client's cancellation, timeout and progress.
+   * `caller`: the bridged 2026-07-28 call it is made for, which answers the backend's requests
+   * during it (a session answers its own).
+   */
   const relay = async (
     backend: Backend,
     method: string,
     params: Params,
     ctx: RelayContext,
+    caller?: Caller,
   ): Promise<Result> => {
     // The client's progress token is re-emitted under the backend's own token, never passed on.
     const { _meta, ...rest } = params;
@@ -169,13 +174,15 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
               .catch(() => {});
     // Counted here, the one place every relayed request passes, whatever the front door or era.
     const started = performance.now();
-    const caller = callerOf(ctx);
+    const envelope = callerOf(ctx);
+    const origin = session ?? caller;
     const send = (params: Params): Promise<Result> =>
       tracked(session, backend.name, () =>
         backend.relay(method, params, {
           signal: ctx.signal,
-          caller,
+          caller: envelope,
           clientEra,
+          ...(origin && { origin }),
           ...(onprogress && { onprogress }),
         }),
       );
@@ -369,7 +376,7 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
   ): Promise<Result> => {
     // A bridged 2026-07-28 call is its own caller: the backend's questions during it find it.
     const caller = deps.bridge?.callerFor(ctx.signal);
-    const run = () => relay(backendFor(backendName), method, params, ctx);
+    const run = () => relay(backendFor(backendName), method, params, ctx, caller);
     return caller ? deps.sessions.withCaller(caller, () => tracked(caller, backendName, run)) : run();
   };
 

@@ -12,8 +12,8 @@ export interface Session {
   view?: string;
   logLevel: LoggingLevel | undefined;
   subscriptions: Set<string>;
-  /** Backends this session has requests in flight with: how many, and when the latest started. */
-  inFlight: Map<string, { count: number; latest: number }>;
+  /** Backends this session has requests in flight with, and how many. */
+  inFlight: Map<string, number>;
 }
 
 /**
@@ -22,7 +22,7 @@ export interface Session {
  */
 export interface Caller {
   id: string;
-  inFlight: Map<string, { count: number; latest: number }>;
+  inFlight: Map<string, number>;
   ask(method: string, params: Record<string, unknown>): Promise<Result>;
 }
 
@@ -116,25 +116,41 @@ export class SessionTable {
   }
 
   /**
-   * The session whose call is most likely waiting on `backend`: backend-initiated requests
-   * (sampling, elicitation, roots) carry no link to the call that caused them, so the most
-   * recent session with a call in flight to that backend answers.
+   * Who answers a request `backend` sent to "the client" (sampling, elicitation, roots). One
+   * that came with a relayed call (`origin`: Streamable HTTP links it, see registry/links.ts)
+   * goes to that call's session or caller and no one else, or nowhere once it is gone. Without
+   * a link (stdio, legacy SSE, the backend's standalone stream) only a sole caller is certain:
+   * with several sessions calling the backend, guessing could show one client another's
+   * question, so nobody is chosen.
    */
-  waitingOn(backend: string): Session | Caller | undefined {
-    let found: Session | Caller | undefined;
-    let latest = -1;
-    for (const session of [...this.sessions.values(), ...this.callers]) {
-      const busy = session.inFlight.get(backend);
-      if (busy && busy.latest > latest) {
-        found = session;
-        latest = busy.latest;
-      }
+  answererFor(backend: string, origin: object | undefined): Answerer {
+    if (origin !== undefined) {
+      const live = this.live(origin);
+      return live ? { to: live } : { gone: true };
     }
-    return found;
+    const busy = [...this.sessions.values(), ...this.callers].filter((s) => s.inFlight.has(backend));
+    if (busy.length === 1) return { to: busy[0]! };
+    return busy.length === 0 ? { none: true } : { ambiguous: busy.length };
+  }
+
+  /** `origin` if it is a session still open or a caller still waiting on its call. */
+  private live(origin: object): Session | Caller | undefined {
+    const id = 'id' in origin && typeof origin.id === 'string' ? origin.id : undefined;
+    const session = id === undefined ? undefined : this.sessions.get(id);
+    if (session === origin) return session;
+    return this.callers.has(origin as Caller) ? (origin as Caller) : undefined;
   }
 }
 
-let callSequence = 0;
+/** Who a backend's request goes to (`SessionTable.answererFor`). */
+export type Answerer =
+  | { to: Session | Caller }
+  /** It came with a call whose session or caller has gone since. */
+  | { gone: true }
+  /** No session has a call in flight to the backend. */
+  | { none: true }
+  /** Nothing links it to a call, and this many sessions have calls in flight to the backend. */
+  | { ambiguous: number };
 
 /** Runs `work` while marking `backend` busy for `session`. */
 export async function tracked<T>(
@@ -143,13 +159,12 @@ export async function tracked<T>(
   work: () => Promise<T>,
 ): Promise<T> {
   if (!session) return work();
-  const busy = session.inFlight.get(backend) ?? { count: 0, latest: 0 };
-  session.inFlight.set(backend, { count: busy.count + 1, latest: ++callSequence });
+  session.inFlight.set(backend, (session.inFlight.get(backend) ?? 0) + 1);
   try {
     return await work();
   } finally {
-    const now = session.inFlight.get(backend);
-    if (now && now.count > 1) now.count--;
+    const left = (session.inFlight.get(backend) ?? 1) - 1;
+    if (left > 0) session.inFlight.set(backend, left);
     else session.inFlight.delete(backend);
   }
 }

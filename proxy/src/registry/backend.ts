@@ -25,6 +25,8 @@ import { backoffDelay } from './backoff.js';
 import { BackendUnavailableError, withTimeout } from './errors.js';
 import type { RawRequestOptions } from './wire.js';
 import { RawWire } from './wire.js';
+import type { RequestLinks } from './links.js';
+import { createRequestLinks } from './links.js';
 import type { BackendTransportKind } from './transports.js';
 import type { BackendEra, CallerEnvelope, ListHints } from './era.js';
 import { PROXY_CLIENT_CAPABILITIES, backendMeta, envelopedInitialize, listHints } from './era.js';
@@ -49,6 +51,11 @@ export interface RelayOptions extends Omit<RawRequestOptions, 'timeoutMs'> {
   caller?: CallerEnvelope;
   /** The calling client's era: a 2025-era client's call goes to the 2025-era twin, if there is one. */
   clientEra?: BackendEra;
+  /**
+   * Who the call is relayed for: a request the backend sends on this call's response stream
+   * reaches the hooks with it (links.ts). Opaque here; the gateway gives and reads it.
+   */
+  origin?: object;
 }
 
 /** A `server/discover` probe a legacy stdio server ignores must not eat the connect timeout. */
@@ -80,10 +87,18 @@ export interface BackendHooks {
    * only announces changes it can see).
    */
   announced(backend: Backend, kind: 'tools' | 'prompts' | 'resources'): void;
-  /** Requests a backend sends to "the client": answered by the session whose call triggered them. */
-  createMessage(backend: Backend, request: CreateMessageRequest): Promise<unknown>;
-  elicit(backend: Backend, request: ElicitRequest): Promise<unknown>;
-  listRoots(backend: Backend): Promise<ListRootsResult>;
+  /**
+   * Requests a backend sends to "the client": answered by the session whose call triggered them.
+   * `origin` is that call's `RelayOptions.origin` when the request came on its response stream,
+   * undefined when nothing links it to a call (stdio, legacy SSE, the standalone stream).
+   */
+  createMessage(
+    backend: Backend,
+    request: CreateMessageRequest,
+    origin: object | undefined,
+  ): Promise<unknown>;
+  elicit(backend: Backend, request: ElicitRequest, origin: object | undefined): Promise<unknown>;
+  listRoots(backend: Backend, origin: object | undefined): Promise<ListRootsResult>;
 }
 
 export interface BackendOptions {
@@ -96,10 +111,11 @@ export interface BackendOptions {
   clientInfo: Implementation;
 }
 
-/** An open connection: the SDK client, and the raw wire under it that relayed calls use. */
+/** An open connection: the SDK client, the raw wire under it that relayed calls use, and their links. */
 interface Connection {
   client: Client;
   wire: RawWire;
+  links: RequestLinks;
 }
 
 const MAX_LIST_PAGES = 100;
@@ -137,6 +153,7 @@ export class Backend {
 
   private client: Client | undefined;
   private wire: RawWire | undefined;
+  private links: RequestLinks | undefined;
   private twin: Connection | undefined;
   /** Clients of the connection attempt in progress, closed if it fails, times out or is stopped. */
   private opening: Client[] = [];
@@ -219,6 +236,7 @@ export class Backend {
     this.twin = undefined;
     this.legacyLists = undefined;
     this.wire = undefined;
+    this.links = undefined;
     this.opening = [];
     this.settle?.();
     await Promise.all(clients.map((c) => c.close().catch(() => {})));
@@ -299,9 +317,10 @@ export class Backend {
     if (this.state !== 'ready' || !this.wire) {
       return Promise.reject(new BackendUnavailableError(this.name, this.state, this.error));
     }
-    const { caller, clientEra, ...rest } = options;
+    const { caller, clientEra, origin, ...rest } = options;
     const viaTwin = clientEra === 'legacy' && this.twin !== undefined;
     const wire = viaTwin ? this.twin!.wire : this.wire;
+    const links = viaTwin ? this.twin!.links : this.links;
     const { _meta, ...plain } = params;
     const meta = backendMeta(
       _meta as Record<string, unknown> | undefined,
@@ -312,7 +331,8 @@ export class Backend {
     );
     const sent = meta === undefined ? plain : { ...plain, _meta: meta };
     this.relaying++;
-    return wire.request(method, sent, { timeoutMs: this.timeoutMs, ...rest }).finally(() => {
+    const request = (): Promise<Result> => wire.request(method, sent, { timeoutMs: this.timeoutMs, ...rest });
+    return (links ? links.tag(origin, request) : request()).finally(() => {
       if (--this.relaying === 0) this.endDrain?.();
     });
   }
@@ -338,7 +358,7 @@ export class Backend {
     this.opening = [];
     const connectTimeoutMs = this.spec.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     try {
-      const { client, wire } = await withTimeout(
+      const { client, wire, links } = await withTimeout(
         this.open(),
         connectTimeoutMs,
         `backend "${this.name}" initialize`,
@@ -363,6 +383,7 @@ export class Backend {
       this.legacyLists = twin?.lists;
       this.client = client;
       this.wire = wire;
+      this.links = links;
       this.serverInfo = client.getServerVersion();
       this.protocolVersion = client.getNegotiatedProtocolVersion();
       this.era = client.getProtocolEra() === 'modern' ? 'modern' : 'legacy';
@@ -406,14 +427,18 @@ export class Backend {
   private async open(): Promise<Connection> {
     const spec = this.spec;
     if (isStdioBackend(spec)) return this.negotiate('stdio', () => stdioTransport(spec, this.log));
-    if (spec.transport === 'sse') return this.openWith('sse', remoteTransport(spec, 'sse'), 'legacy');
-    if (spec.transport) return this.negotiate(spec.transport, () => remoteTransport(spec, spec.transport!));
+    const sse = (): Transport => remoteTransport(spec, 'sse');
+    if (spec.transport === 'sse') return this.openWith('sse', sse, 'legacy');
+    const kind = spec.transport;
+    if (kind) return this.negotiate(kind, (links) => remoteTransport(spec, kind, links));
     try {
-      return await this.negotiate('streamable-http', () => remoteTransport(spec, 'streamable-http'));
+      return await this.negotiate('streamable-http', (links) =>
+        remoteTransport(spec, 'streamable-http', links),
+      );
     } catch (httpError) {
       this.log.debug('streamable HTTP failed, trying SSE', { [Field.error]: errorMessage(httpError) });
       try {
-        return await this.openWith('sse', remoteTransport(spec, 'sse'), 'legacy');
+        return await this.openWith('sse', sse, 'legacy');
       } catch (sseError) {
         throw new Error(`streamable-http: ${errorMessage(httpError)}; sse: ${errorMessage(sseError)}`);
       }
@@ -425,14 +450,17 @@ export class Backend {
    * server that dies or stays silent on the probe (some 2025-era stdio servers do) gets a second,
    * plain 2025 attempt on a fresh transport.
    */
-  private async negotiate(kind: BackendTransportKind, transport: () => Transport): Promise<Connection> {
+  private async negotiate(
+    kind: BackendTransportKind,
+    transport: (links: RequestLinks) => Transport,
+  ): Promise<Connection> {
     try {
-      return await this.openWith(kind, transport(), 'auto');
+      return await this.openWith(kind, transport, 'auto');
     } catch (probeError) {
       this.log.debug('server/discover probe failed, connecting as a 2025-era client', {
         [Field.error]: errorMessage(probeError),
       });
-      return this.openWith(kind, transport(), 'legacy');
+      return this.openWith(kind, transport, 'legacy');
     }
   }
 
@@ -447,9 +475,10 @@ export class Backend {
   ): Promise<{ connection: Connection; lists: BackendLists } | undefined> {
     const spec = this.spec;
     if (isStdioBackend(spec) || this.transportKind !== 'streamable-http') return undefined;
-    const client = this.newClient('legacy', true);
+    const links = createRequestLinks();
+    const client = this.newClient('legacy', links, true);
     const wire = new RawWire(
-      envelopedInitialize(remoteTransport(spec, 'streamable-http'), this.options.clientInfo),
+      envelopedInitialize(remoteTransport(spec, 'streamable-http', links), this.options.clientInfo),
     );
     this.opening.push(client);
     try {
@@ -459,7 +488,7 @@ export class Backend {
         timeoutMs,
         `backend "${this.name}" 2025-era listing`,
       );
-      return { connection: { client, wire }, lists };
+      return { connection: { client, wire, links }, lists };
     } catch (error) {
       this.log.debug('no 2025-era twin: the server serves only 2026-07-28 clients here', {
         [Field.error]: errorMessage(error),
@@ -471,19 +500,20 @@ export class Backend {
 
   private async openWith(
     kind: BackendTransportKind,
-    transport: Transport,
+    transport: (links: RequestLinks) => Transport,
     mode: 'auto' | 'legacy',
   ): Promise<Connection> {
-    const client = this.newClient(mode);
-    const wire = new RawWire(transport);
+    const links = createRequestLinks();
+    const client = this.newClient(mode, links);
+    const wire = new RawWire(transport(links));
     this.opening.push(client);
     this.transportKind = kind;
     this.lastTransportError = undefined;
     await client.connect(wire);
-    return { client, wire };
+    return { client, wire, links };
   }
 
-  private newClient(mode: 'auto' | 'legacy', isTwin = false): Client {
+  private newClient(mode: 'auto' | 'legacy', links: RequestLinks, isTwin = false): Client {
     const client = new Client(this.options.clientInfo, {
       capabilities: PROXY_CLIENT_CAPABILITIES,
       versionNegotiation: {
@@ -519,12 +549,17 @@ export class Backend {
       if (n.method === 'notifications/tasks/status' && n.params)
         hooks.notification(this, { method: n.method, params: { ...n.params } });
     };
-    client.setRequestHandler('roots/list', () => hooks.listRoots(this));
+    client.setRequestHandler('roots/list', (_request, ctx) =>
+      hooks.listRoots(this, links.take(ctx.mcpReq.id)),
+    );
     client.setRequestHandler(
       'sampling/createMessage',
-      (request) => hooks.createMessage(this, request) as never,
+      (request, ctx) => hooks.createMessage(this, request, links.take(ctx.mcpReq.id)) as never,
     );
-    client.setRequestHandler('elicitation/create', (request) => hooks.elicit(this, request) as never);
+    client.setRequestHandler(
+      'elicitation/create',
+      (request, ctx) => hooks.elicit(this, request, links.take(ctx.mcpReq.id)) as never,
+    );
     return client;
   }
 
@@ -692,6 +727,7 @@ export class Backend {
     void twin?.client.close().catch(() => {});
     this.client = undefined;
     this.wire = undefined;
+    this.links = undefined;
     this.subscription = undefined;
     clearTimeout(this.relistTimer);
     this.setState('failed');

@@ -6,6 +6,7 @@ import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import type { RemoteBackendSpec, StdioBackendSpec } from '../config/contract.js';
 import { JsonLinesTransport } from '../jsonl.js';
 import type { Logger } from '../log.js';
+import type { RequestLinks } from './links.js';
 import { stopProcessTree, trackProcessTree, USE_PROCESS_GROUPS } from './processes.js';
 
 /** The wire a backend is reached over, as reported in status and metrics. */
@@ -86,12 +87,24 @@ function maskEnv(text: string, spec: StdioBackendSpec): string {
   return values.reduce((masked, value) => masked.split(value).join('<redacted>'), text);
 }
 
-export function remoteTransport(spec: RemoteBackendSpec, kind: 'streamable-http' | 'sse'): Transport {
+/**
+ * With `links`, backend requests that arrive on a relayed call's Streamable HTTP response stream
+ * are linked to that call (links.ts); legacy SSE carries every message on one stream, so none are.
+ */
+export function remoteTransport(
+  spec: RemoteBackendSpec,
+  kind: 'streamable-http' | 'sse',
+  links?: RequestLinks,
+): Transport {
   const url = new URL(spec.url);
   const requestInit: RequestInit = spec.headers ? { headers: spec.headers } : {};
-  return kind === 'sse'
-    ? new SSEClientTransport(url, { requestInit, eventSourceInit: { fetch: withHeaders(spec.headers) } })
-    : new StreamableHTTPClientTransport(url, { requestInit });
+  if (kind === 'sse')
+    return new SSEClientTransport(url, {
+      requestInit,
+      eventSourceInit: { fetch: withHeaders(spec.headers) },
+    });
+  if (!links) return new StreamableHTTPClientTransport(url, { requestInit });
+  return links.transport(new StreamableHTTPClientTransport(url, { requestInit, fetch: links.fetch }));
 }
 
 /** The SSE GET stream is opened by EventSource, which only sends configured headers via its fetch. */
