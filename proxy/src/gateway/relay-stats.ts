@@ -1,3 +1,5 @@
+import type { Histogram } from '../histogram.js';
+import { emptyHistogram, observe } from '../histogram.js';
 import { BackendUnavailableError } from '../registry/errors.js';
 import { BackendRpcError, WireClosedError, WireTimeoutError } from '../registry/wire.js';
 
@@ -31,13 +33,9 @@ export const RELAY_LATENCY_BUCKETS = [
   0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
 ] as const;
 
-/** One backend and method: counts per outcome and a latency histogram (non-cumulative buckets). */
-export interface RelaySeries {
+/** One backend and method: counts per outcome and a latency histogram over RELAY_LATENCY_BUCKETS. */
+export interface RelaySeries extends Histogram {
   readonly outcomes: number[];
-  /** `buckets[i]` counts observations ≤ RELAY_LATENCY_BUCKETS[i] and above the bound before; the last slot is +Inf. */
-  readonly buckets: number[];
-  sum: number;
-  count: number;
 }
 
 export function outcomeOf(result: unknown): RelayOutcome {
@@ -72,20 +70,11 @@ export class RelayStats {
     }
     let series = methods.get(method);
     if (!series) {
-      series = {
-        outcomes: RELAY_OUTCOMES.map(() => 0),
-        buckets: new Array<number>(RELAY_LATENCY_BUCKETS.length + 1).fill(0),
-        sum: 0,
-        count: 0,
-      };
+      series = { outcomes: RELAY_OUTCOMES.map(() => 0), ...emptyHistogram(RELAY_LATENCY_BUCKETS) };
       methods.set(method, series);
     }
     series.outcomes[OUTCOME_INDEX[outcome]]!++;
-    let slot = 0;
-    while (slot < RELAY_LATENCY_BUCKETS.length && seconds > RELAY_LATENCY_BUCKETS[slot]!) slot++;
-    series.buckets[slot]!++;
-    series.sum += seconds;
-    series.count++;
+    observe(series, RELAY_LATENCY_BUCKETS, seconds);
   }
 
   /**

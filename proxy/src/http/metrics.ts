@@ -1,11 +1,44 @@
 import type { RequestHandler } from 'express';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { Proxy } from '../proxy.js';
 import type { BackendState } from '../registry/backend.js';
+import type { Histogram } from '../histogram.js';
+import { emptyHistogram, histogramLines, labelValue, observe } from '../histogram.js';
 import { HOT_ROUTE } from './hot-route.js';
 import type { RestoreMetrics } from './restore.js';
 import { RESTORE_FAILURES } from './restore.js';
 import { renderRelayMetrics } from './relay-metrics.js';
+
+const HTTP_REQUESTS = 'multi_mcp_http_requests_total';
+const HTTP_DURATION = 'multi_mcp_http_request_duration_seconds';
+const HTTP_DURATION_BUCKETS = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+] as const;
+
+/** One route, method and status: a count (the histogram's) and the durations. */
+interface HttpSeries extends Histogram {
+  route: string;
+  method: string;
+  status: string;
+}
+
+function renderHttpMetrics(all: Iterable<HttpSeries>): string {
+  const counts = [
+    `# HELP ${HTTP_REQUESTS} HTTP requests by route, method and status`,
+    `# TYPE ${HTTP_REQUESTS} counter`,
+  ];
+  const durations = [
+    `# HELP ${HTTP_DURATION} HTTP request duration by route (streams count until they close)`,
+    `# TYPE ${HTTP_DURATION} histogram`,
+  ];
+  for (const series of all) {
+    // The route is a pattern (never a path a client chose), which keeps the label set bounded.
+    const labels = `route="${labelValue(series.route)}",method="${labelValue(series.method)}",status="${series.status}"`;
+    counts.push(`${HTTP_REQUESTS}{${labels}} ${series.count}`);
+    durations.push(...histogramLines(HTTP_DURATION, labels, series, HTTP_DURATION_BUCKETS));
+  }
+  return `${counts.join('\n')}\n\n${durations.join('\n')}\n`;
+}
 import type { HttpSessions } from './sessions.js';
 import { HTTP_SESSION_KINDS } from './sessions.js';
 
@@ -151,20 +184,8 @@ export function createMetrics(proxy: Proxy, sessions: HttpSessions): FrontDoorMe
     },
   });
 
-  const requests = new Counter({
-    name: 'multi_mcp_http_requests_total',
-    help: 'HTTP requests by route, method and status',
-    labelNames: ['route', 'method', 'status'],
-    registers,
-  });
-  const duration = new Histogram({
-    name: 'multi_mcp_http_request_duration_seconds',
-    help: 'HTTP request duration by route (streams count until they close)',
-    labelNames: ['route', 'method', 'status'],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-    registers,
-  });
-
+  // Every HTTP request passes here: counted as plain numbers (histogram.ts), written at scrape.
+  const requests = new Map<string, HttpSeries>();
   // Per virtual server: counted as plain numbers and exported at scrape time for the names still
   // defined, so a removed view's series go with it and no request can mint a label value.
   const viewRequests = new Map<string, { view: string; method: string; status: string; n: number }>();
@@ -205,8 +226,13 @@ export function createMetrics(proxy: Proxy, sessions: HttpSessions): FrontDoorMe
       const routePath: unknown = req.route?.path ?? res.locals[HOT_ROUTE];
       const route = typeof routePath === 'string' ? routePath : 'unmatched';
       const labels = { route, method: req.method, status: String(res.statusCode) };
-      requests.inc(labels);
-      duration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+      const key = `${labels.route}\0${labels.method}\0${labels.status}`;
+      let series = requests.get(key);
+      if (!series) {
+        series = { ...labels, ...emptyHistogram(HTTP_DURATION_BUCKETS) };
+        requests.set(key, series);
+      }
+      observe(series, HTTP_DURATION_BUCKETS, Number(process.hrtime.bigint() - started) / 1e9);
       const view: unknown = res.locals[VIRTUAL_SERVER_LOCAL];
       if (typeof view === 'string') {
         const key = `${view}\0${labels.method}\0${labels.status}`;
@@ -222,7 +248,7 @@ export function createMetrics(proxy: Proxy, sessions: HttpSessions): FrontDoorMe
     try {
       const text = await registry.metrics();
       res.setHeader('Content-Type', registry.contentType);
-      res.end(`${text}\n${renderRelayMetrics(proxy.relayStats)}`);
+      res.end(`${text}\n${renderHttpMetrics(requests.values())}\n${renderRelayMetrics(proxy.relayStats)}`);
     } catch (error) {
       res.status(500).json({
         error: `metrics collection failed: ${error instanceof Error ? error.message : String(error)}`,

@@ -1,13 +1,10 @@
 import type { RelayStats } from '../gateway/relay-stats.js';
+import { histogramLines, labelValue } from '../histogram.js';
 import { RELAY_LATENCY_BUCKETS, RELAY_OUTCOMES } from '../gateway/relay-stats.js';
 
 export const RELAYED_REQUESTS = 'multi_mcp_relayed_requests_total';
 export const RELAY_DURATION = 'multi_mcp_relay_duration_seconds';
 export const VIEW_RELAYED_REQUESTS = 'multi_mcp_virtual_server_relayed_requests_total';
-
-function labelValue(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-}
 
 /**
  * The relay counters in Prometheus text format. They are rendered here from plain numbers rather
@@ -29,14 +26,7 @@ export function renderRelayMetrics(stats: RelayStats): string {
     RELAY_OUTCOMES.forEach((outcome, i) =>
       counts.push(`${RELAYED_REQUESTS}{${labels},outcome="${outcome}"} ${series.outcomes[i] ?? 0}`),
     );
-    let cumulative = 0;
-    RELAY_LATENCY_BUCKETS.forEach((bound, i) => {
-      cumulative += series.buckets[i] ?? 0;
-      latency.push(`${RELAY_DURATION}_bucket{${labels},le="${bound}"} ${cumulative}`);
-    });
-    latency.push(`${RELAY_DURATION}_bucket{${labels},le="+Inf"} ${series.count}`);
-    latency.push(`${RELAY_DURATION}_sum{${labels}} ${series.sum}`);
-    latency.push(`${RELAY_DURATION}_count{${labels}} ${series.count}`);
+    latency.push(...histogramLines(RELAY_DURATION, labels, series, RELAY_LATENCY_BUCKETS));
   }
   const views = [
     `# HELP ${VIEW_RELAYED_REQUESTS} Requests relayed for clients of a virtual server (/mcp/<name>, /sse/<name>, --virtual), by method and outcome`,
