@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import type { IncomingMessage } from 'node:http';
 import { toNodeHandler } from '@modelcontextprotocol/node';
-import type { InboundClassificationOutcome, InitializeRequest } from '@modelcontextprotocol/server';
+import type { InitializeRequest } from '@modelcontextprotocol/server';
 import {
-  classifyInboundRequest,
   createMcpHandler,
   isInitializeRequest,
   WebStandardStreamableHTTPServerTransport,
@@ -13,6 +11,7 @@ import { withFastPath } from '../gateway/fastpath.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { Logger } from '../log.js';
 import { Field, errorMessage } from '../log.js';
+import { createClassifier } from './classify.js';
 import { modernDirect, sessionDirect } from './direct.js';
 import { principalOf } from './oauth.js';
 import { requestId, RpcCode, sendRpcError } from './respond.js';
@@ -87,29 +86,6 @@ async function unknownMethodAs404(
   });
 }
 
-const single = (value: string | string[] | undefined): string | undefined =>
-  Array.isArray(value) ? value.join(', ') : value;
-
-/**
- * The SDK's era classification (what its `isLegacyRequest` runs) on the Node request and its
- * parsed body, without building a web-standard Request: a POST without a JSON body is
- * 2025-era, like the SDK's "no JSON body" step.
- */
-function classify(req: IncomingMessage & { body?: unknown }): InboundClassificationOutcome | 'no-body' {
-  const httpMethod = (req.method ?? 'GET').toUpperCase();
-  if (httpMethod === 'POST' && req.body === undefined) return 'no-body';
-  const protocolVersionHeader = single(req.headers['mcp-protocol-version']);
-  const mcpMethodHeader = single(req.headers['mcp-method']);
-  const mcpNameHeader = single(req.headers['mcp-name']);
-  return classifyInboundRequest({
-    httpMethod,
-    ...(protocolVersionHeader !== undefined && { protocolVersionHeader }),
-    ...(mcpMethodHeader !== undefined && { mcpMethodHeader }),
-    ...(mcpNameHeader !== undefined && { mcpNameHeader }),
-    ...(httpMethod === 'POST' && { body: req.body }),
-  });
-}
-
 /** The resource URIs a `subscriptions/listen` request asks updates for (none for any other body). */
 function listenedUris(body: unknown): string[] {
   if (typeof body !== 'object' || body === null) return [];
@@ -139,6 +115,7 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
   const { view } = options;
   const direct = options.directAnswers ?? true;
   const answerModern = modernDirect(() => gateway.statelessRelay(view), gateway.serverInfo);
+  const classify = createClassifier();
   // A session belongs to its subject and to the endpoint it was opened on: an id from one virtual
   // server presented at another is unknown there (and its sealed form will not restore there).
   const bindingOf = (res: Response): string | undefined =>
