@@ -14,6 +14,7 @@ import type { Logger } from '../log.js';
 import { Field, errorMessage } from '../log.js';
 import type { Backend, BackendLists } from '../registry/backend.js';
 import type { CallerEnvelope } from '../registry/era.js';
+import type { ParamHeader } from '../registry/param-headers.js';
 import type { Registry } from '../registry/registry.js';
 import { toClientError, unknownName, withheldTool } from './errors.js';
 import type { RelayContext, RelayHandler } from './fastpath.js';
@@ -90,6 +91,11 @@ export interface SessionServer {
    * otherwise: the `Server`'s list handlers answer.
    */
   sharedCatalog: () => Catalog | undefined;
+  /**
+   * The `x-mcp-header` declarations of a tool this client is listed (by exposed name), which a
+   * 2026-07-28 call's `Mcp-Param-*` headers must agree with; undefined when it declares none.
+   */
+  paramHeadersOf: (name: string) => readonly ParamHeader[] | undefined;
 }
 
 /** A 2026-07-28 request's params as the SDK lifts them: envelope keys and retry fields apart. */
@@ -571,5 +577,10 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     return deps.view ? deps.view.select(clientEra) : catalog.current(clientEra);
   };
 
-  return { server, relayedFor, relayModern: relayDirect, sharedCatalog };
+  const paramHeadersOf = (name: string): readonly ParamHeader[] | undefined => {
+    const route = (deps.view ? deps.view.select(clientEra) : catalog.current(clientEra)).toolRoutes.get(name);
+    return route && registry.get(route.backend)?.paramHeaders(route.name);
+  };
+
+  return { server, relayedFor, relayModern: relayDirect, sharedCatalog, paramHeadersOf };
 }

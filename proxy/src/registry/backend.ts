@@ -25,6 +25,8 @@ import { backoffDelay } from './backoff.js';
 import { BackendUnavailableError, withTimeout } from './errors.js';
 import type { RawRequestOptions } from './wire.js';
 import { RawWire } from './wire.js';
+import type { ParamHeader } from './param-headers.js';
+import { paramHeaderIndex, paramHeadersFor, scanParamHeaders } from './param-headers.js';
 import type { BackendTransportKind } from './transports.js';
 import type { BackendEra, CallerEnvelope, ListHints } from './era.js';
 import { PROXY_CLIENT_CAPABILITIES, backendMeta, envelopedInitialize, listHints } from './era.js';
@@ -258,7 +260,7 @@ export class Backend {
             this.relay(method, cursor ?? {}, { caller }) as Promise<{ nextCursor?: string } & Result>,
           (result) => (Array.isArray(result[field]) ? (result[field] as never[]) : []),
         );
-        return [kind, items] as const;
+        return [kind, kind === 'tools' ? this.withValidParamHeaders(items as Tool[]) : items] as const;
       }),
     );
     return Object.fromEntries(entries) as Partial<BackendLists>;
@@ -294,6 +296,19 @@ export class Backend {
     await this.relay('resources/unsubscribe', { uri }, {});
   }
 
+  /**
+   * The `x-mcp-header` declarations of one of its tools (by the name it knows), as the modern
+   * connection lists them: what a 2026-07-28 call must carry as `Mcp-Param-*` headers.
+   */
+  paramHeaders(tool: string): readonly ParamHeader[] | undefined {
+    return paramHeaderIndex(this.lists.tools).get(tool);
+  }
+
+  private paramHeadersOf(tool: unknown, args: unknown): Record<string, string> | undefined {
+    const declared = typeof tool === 'string' ? this.paramHeaders(tool) : undefined;
+    return declared && paramHeadersFor(declared, args);
+  }
+
   /** Relays one request raw (see wire.ts): the backend's result or error comes back as it sent it. */
   relay(method: string, params: Record<string, unknown>, options: RelayOptions): Promise<Result> {
     if (this.state !== 'ready' || !this.wire) {
@@ -311,10 +326,17 @@ export class Backend {
       caller,
     );
     const sent = meta === undefined ? plain : { ...plain, _meta: meta };
+    // A 2026-07-28 server over HTTP requires the headers its tool declares (it refuses the call without).
+    const headers =
+      method === 'tools/call' && !viaTwin && this.era === 'modern' && this.transportKind === 'streamable-http'
+        ? this.paramHeadersOf(plain['name'], plain['arguments'])
+        : undefined;
     this.relaying++;
-    return wire.request(method, sent, { timeoutMs: this.timeoutMs, ...rest }).finally(() => {
-      if (--this.relaying === 0) this.endDrain?.();
-    });
+    return wire
+      .request(method, sent, { timeoutMs: this.timeoutMs, ...rest, ...(headers && { headers }) })
+      .finally(() => {
+        if (--this.relaying === 0) this.endDrain?.();
+      });
   }
 
   private drained(ms: number): Promise<void> {
@@ -679,8 +701,29 @@ export class Backend {
           )
         : [],
     ]);
-    if (client.getProtocolEra() === 'modern') this.hints = hints;
-    return { tools, prompts, resources, resourceTemplates };
+    if (client.getProtocolEra() !== 'modern') return { tools, prompts, resources, resourceTemplates };
+    this.hints = hints;
+    return { tools: this.withValidParamHeaders(tools), prompts, resources, resourceTemplates };
+  }
+
+  /**
+   * A client of a 2026-07-28 server over Streamable HTTP must leave out tools whose
+   * `x-mcp-header` declarations break the spec's rules (their headers cannot be sent right), so
+   * one malformed tool never takes the others with it; said once per listing in the log.
+   */
+  private withValidParamHeaders(tools: Tool[]): Tool[] {
+    if (this.transportKind !== 'streamable-http') return tools;
+    const valid = tools.filter((tool) => {
+      const scan = scanParamHeaders(tool.inputSchema);
+      if (!scan.valid) {
+        this.log.warn('tool left out: invalid x-mcp-header declaration', {
+          tool: tool.name,
+          [Field.error]: scan.reason,
+        });
+      }
+      return scan.valid;
+    });
+    return valid.length === tools.length ? tools : valid;
   }
 
   private fail(reason: string): void {
