@@ -61,6 +61,19 @@ describe('Mcp-Param-* headers through the proxy', () => {
     expect(textOf(await client.callTool({ name: TOOL, arguments: ARGS }))).toBe(ANSWER);
   });
 
+  it('passes on the Mcp-Param-* headers of a 2026-07-28 call that the tool does not declare', async () => {
+    const answer = await modernRpc(
+      `${proxy.url}/mcp`,
+      'tools/call',
+      { name: 'modern__param_headers', arguments: {} },
+      { headers: { 'Mcp-Param-Tenant': 'acme', 'Mcp-Param-Trace': '=?base64?dMOpc3Q=?=' } },
+    );
+    expect(answer.status).toBe(200);
+    expect(textOf(answer.body.result)).toBe('mcp-param-tenant: acme\nmcp-param-trace: =?base64?dMOpc3Q=?=');
+    const plain = await modernRpc(`${proxy.url}/mcp`, 'tools/call', { name: 'modern__param_headers' });
+    expect(textOf(plain.body.result)).toBe('none');
+  });
+
   it('refuses a 2026-07-28 call whose header disagrees with its argument: 400, -32020, naming both', async () => {
     const answer = await modernRpc(
       `${proxy.url}/mcp`,

@@ -15,6 +15,7 @@ import { Field, errorMessage } from '../log.js';
 import type { Backend, BackendLists } from '../registry/backend.js';
 import type { CallerEnvelope } from '../registry/era.js';
 import type { ParamHeader } from '../registry/param-headers.js';
+import { sentParamHeaders } from '../registry/param-headers.js';
 import type { Registry } from '../registry/registry.js';
 import { toClientError, unknownName, withheldTool } from './errors.js';
 import type { RelayContext, RelayHandler } from './fastpath.js';
@@ -109,6 +110,8 @@ export interface ModernCall {
   logLevel?: LoggingLevel | undefined;
   /** The request's OAuth principal (oauth.ts `Principal.key`): an input_required retry must come with it. */
   principal?: string | undefined;
+  /** Its `Mcp-Param-*` headers (a tools/call over HTTP), for the backend. */
+  paramHeaders?: Record<string, string> | undefined;
 }
 
 /** The OAuth principal the front door admitted a request for (it rides in the SDK's authInfo). */
@@ -183,6 +186,7 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
           caller,
           clientEra,
           ...(onprogress && { onprogress }),
+          ...(ctx.modern?.paramHeaders && { headers: ctx.modern.paramHeaders }),
         }),
       );
     try {
@@ -450,6 +454,7 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     const modern = {
       capabilities: call.capabilities,
       ...(call.logLevel !== undefined && { logLevel: call.logLevel }),
+      ...(call.paramHeaders !== undefined && { paramHeaders: call.paramHeaders }),
     };
     // A modern backend asks a modern client itself: its input_required and the client's retry
     // (answers, the backend's own requestState) pass through, so the bridge stays out of the way.
@@ -515,6 +520,10 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
         inputResponses: ctx.mcpReq.inputResponses,
         logLevel: ctx.mcpReq.envelope?.[LOG_LEVEL_META_KEY as never] as LoggingLevel | undefined,
         principal: principalOfAuth(ctx.http?.authInfo),
+        paramHeaders:
+          request.method === 'tools/call' && ctx.http?.req
+            ? sentParamHeaders(Object.fromEntries(ctx.http.req.headers))
+            : undefined,
       },
       relayContextOf(ctx),
     );

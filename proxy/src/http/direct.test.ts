@@ -1,3 +1,5 @@
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackendSpec } from '../config/contract.js';
 import type { Harness } from './testing.js';
@@ -450,5 +452,51 @@ describe('whole lists from the cache are the SDK’s lists', () => {
     expect(after.messages[0]).not.toContain('"calc__add"');
     expect(after.messages[0]).toContain('"calc__subtract"');
     expect(after.sized).toBe(true);
+  });
+});
+
+describe('Mcp-Param-* headers a tool does not declare reach a 2026-07-28 backend on both paths', () => {
+  let backend: ChildProcess;
+  let directProxy: Harness;
+  let sdkProxy: Harness;
+
+  beforeAll(async () => {
+    // The modern fixture over HTTP (stdio carries no headers): its param_headers tool says what came.
+    backend = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/servers/modern.ts', '--http', '0'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('modern fixture printed no url in 20 s')), 20_000);
+      let said = '';
+      backend.stderr?.on('data', (chunk: Buffer) => {
+        const found = /listening on (\S+)/.exec((said += String(chunk)));
+        if (found?.[1]) {
+          clearTimeout(timer);
+          resolve(found[1]);
+        }
+      });
+    });
+    [directProxy, sdkProxy] = await Promise.all([
+      startProxy(true, { url } as BackendSpec),
+      startProxy(false, { url } as BackendSpec),
+    ]);
+  }, 40_000);
+
+  afterAll(async () => {
+    await Promise.all([directProxy?.close(), sdkProxy?.close()]);
+    backend?.kill();
+  });
+
+  it('passes them on, the same way whether answered directly or by the SDK', async () => {
+    const probe = withParams('unknown Mcp-Param headers', 40, { 'mcp-param-tenant': 'acme' });
+    const call = {
+      ...probe,
+      body: { ...(probe.body as object), params: { name: 'calc__param_headers', _meta: META } },
+    };
+    call.headers = { ...call.headers, 'mcp-name': 'calc__param_headers' };
+    const [direct, sdk] = await Promise.all([send(directProxy, call), send(sdkProxy, call)]);
+    expect(direct.messages).toEqual(sdk.messages);
+    expect(sdk.messages[0]).toContain('"text":"mcp-param-tenant: acme"');
+    expect(direct.sized).toBe(true);
   });
 });

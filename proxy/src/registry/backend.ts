@@ -46,7 +46,10 @@ export const emptyLists: BackendLists = { tools: [], prompts: [], resources: [],
 
 export type ListKind = keyof BackendLists;
 
-/** Relay options: the caller's envelope goes to modern backends in `_meta` (era.ts). */
+/**
+ * Relay options: the caller's envelope goes to modern backends in `_meta` (era.ts); `headers` are
+ * the `Mcp-Param-*` headers a 2026-07-28 client sent with a tools/call (param-headers.ts).
+ */
 export interface RelayOptions extends Omit<RawRequestOptions, 'timeoutMs'> {
   caller?: CallerEnvelope;
   /** The calling client's era: a 2025-era client's call goes to the 2025-era twin, if there is one. */
@@ -304,9 +307,14 @@ export class Backend {
     return paramHeaderIndex(this.lists.tools).get(tool);
   }
 
-  private paramHeadersOf(tool: unknown, args: unknown): Record<string, string> | undefined {
-    const declared = typeof tool === 'string' ? this.paramHeaders(tool) : undefined;
-    return declared && paramHeadersFor(declared, args);
+  private paramHeadersOf(
+    tool: unknown,
+    args: unknown,
+    sentByClient: Record<string, string> | undefined,
+  ): Record<string, string> | undefined {
+    const declared = (typeof tool === 'string' && this.paramHeaders(tool)) || undefined;
+    if (!declared) return sentByClient;
+    return paramHeadersFor(declared, args, sentByClient);
   }
 
   /** Relays one request raw (see wire.ts): the backend's result or error comes back as it sent it. */
@@ -314,7 +322,7 @@ export class Backend {
     if (this.state !== 'ready' || !this.wire) {
       return Promise.reject(new BackendUnavailableError(this.name, this.state, this.error));
     }
-    const { caller, clientEra, ...rest } = options;
+    const { caller, clientEra, headers: sentByClient, ...rest } = options;
     const viaTwin = clientEra === 'legacy' && this.twin !== undefined;
     const wire = viaTwin ? this.twin!.wire : this.wire;
     const { _meta, ...plain } = params;
@@ -329,7 +337,7 @@ export class Backend {
     // A 2026-07-28 server over HTTP requires the headers its tool declares (it refuses the call without).
     const headers =
       method === 'tools/call' && !viaTwin && this.era === 'modern' && this.transportKind === 'streamable-http'
-        ? this.paramHeadersOf(plain['name'], plain['arguments'])
+        ? this.paramHeadersOf(plain['name'], plain['arguments'], sentByClient)
         : undefined;
     this.relaying++;
     return wire

@@ -5,6 +5,7 @@ import {
   encodeParamValue,
   paramHeadersFor,
   scanParamHeaders,
+  sentParamHeaders,
 } from './param-headers.js';
 
 const schema = (properties: Record<string, unknown>) => ({ type: 'object', properties });
@@ -82,6 +83,18 @@ describe('Mcp-Param-* values', () => {
     });
     expect(paramHeadersFor(declared, { verbose: false })).toEqual({ 'Mcp-Param-Verbose': 'false' });
     expect(paramHeadersFor(declared, {})).toBeUndefined();
+  });
+
+  it('passes on the headers a client sent that the tool does not declare, never its declared ones', () => {
+    const sent = { 'mcp-param-tenant': 'acme', 'mcp-param-region': 'forged' };
+    expect(paramHeadersFor(declared, { region: 'eu' }, sent)).toEqual({
+      'mcp-param-tenant': 'acme',
+      'Mcp-Param-Region': 'eu',
+    });
+    expect(sentParamHeaders({ 'mcp-param-a': 'x', 'mcp-name': 'n', accept: '*/*' })).toEqual({
+      'mcp-param-a': 'x',
+    });
+    expect(sentParamHeaders({ accept: '*/*' })).toBeUndefined();
   });
 
   it('checks headers against arguments, integers as numbers', () => {

@@ -180,16 +180,41 @@ export function decodeParamValue(value: string): string | undefined {
   }
 }
 
-/** The `Mcp-Param-*` headers a tools/call with `args` goes out with; absent and null arguments get none. */
+/**
+ * The `Mcp-Param-*` headers a tools/call with `args` goes out with; absent and null arguments get
+ * none. `forwarded` (what the calling client sent) passes on where the tool declares no such
+ * header: intermediaries must forward the `Mcp-Param-*` headers they do not recognize.
+ */
 export function paramHeadersFor(
   declared: readonly ParamHeader[],
   args: unknown,
+  forwarded?: Readonly<Record<string, string>>,
 ): Record<string, string> | undefined {
   let out: Record<string, string> | undefined;
+  if (forwarded) {
+    const recognized = new Set(declared.map((h) => `${PARAM_HEADER_PREFIX}${h.name}`.toLowerCase()));
+    for (const [name, value] of Object.entries(forwarded))
+      if (!recognized.has(name.toLowerCase())) (out ??= {})[name] = value;
+  }
   for (const header of declared) {
     const text = asText(valueAt(args, header.path));
     if (text === undefined) continue;
     (out ??= {})[`${PARAM_HEADER_PREFIX}${header.name}`] = encodeParamValue(text);
+  }
+  return out;
+}
+
+const PREFIX_LOWER = PARAM_HEADER_PREFIX.toLowerCase();
+
+/** The `Mcp-Param-*` headers of a request (Node's lower-case header names), if it has any. */
+export function sentParamHeaders(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+): Record<string, string> | undefined {
+  let out: Record<string, string> | undefined;
+  for (const name in headers) {
+    const value = headers[name];
+    if (!name.startsWith(PREFIX_LOWER) || value === undefined) continue;
+    (out ??= {})[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return out;
 }
