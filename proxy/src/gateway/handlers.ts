@@ -114,6 +114,10 @@ export interface ModernCall {
   paramHeaders?: Record<string, string> | undefined;
 }
 
+const withParamHeaders = (
+  headers: Record<string, string> | undefined,
+): { headers?: Record<string, string> } => (headers ? { headers } : {});
+
 /** The OAuth principal the front door admitted a request for (it rides in the SDK's authInfo). */
 export function principalOfAuth(auth: { extra?: Record<string, unknown> } | undefined): string | undefined {
   const principal = auth?.extra?.['principal'];
@@ -186,7 +190,9 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
           caller,
           clientEra,
           ...(onprogress && { onprogress }),
-          ...(ctx.modern?.paramHeaders && { headers: ctx.modern.paramHeaders }),
+          ...withParamHeaders(
+            backend.outgoingParamHeaders(method, params, clientEra, ctx.modern?.paramHeaders),
+          ),
         }),
       );
     try {

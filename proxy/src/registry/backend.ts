@@ -25,12 +25,12 @@ import { backoffDelay } from './backoff.js';
 import { BackendUnavailableError, withTimeout } from './errors.js';
 import type { RawRequestOptions } from './wire.js';
 import { RawWire } from './wire.js';
-import type { ParamHeader } from './param-headers.js';
-import { paramHeaderIndex, paramHeadersFor, scanParamHeaders } from './param-headers.js';
 import type { BackendTransportKind } from './transports.js';
 import type { BackendEra, CallerEnvelope, ListHints } from './era.js';
 import { PROXY_CLIENT_CAPABILITIES, backendMeta, envelopedInitialize, listHints } from './era.js';
 import { remoteTransport, stdioTransport } from './transports.js';
+import type { ParamHeader } from './param-headers.js';
+import { paramHeaderIndex, paramHeadersFor, scanParamHeaders } from './param-headers.js';
 
 export type BackendState = 'connecting' | 'ready' | 'failed' | 'stopped';
 
@@ -46,10 +46,7 @@ export const emptyLists: BackendLists = { tools: [], prompts: [], resources: [],
 
 export type ListKind = keyof BackendLists;
 
-/**
- * Relay options: the caller's envelope goes to modern backends in `_meta` (era.ts); `headers` are
- * the `Mcp-Param-*` headers a 2026-07-28 client sent with a tools/call (param-headers.ts).
- */
+/** Relay options: the caller's envelope goes to modern backends in `_meta` (era.ts). */
 export interface RelayOptions extends Omit<RawRequestOptions, 'timeoutMs'> {
   caller?: CallerEnvelope;
   /** The calling client's era: a 2025-era client's call goes to the 2025-era twin, if there is one. */
@@ -307,14 +304,23 @@ export class Backend {
     return paramHeaderIndex(this.lists.tools).get(tool);
   }
 
-  private paramHeadersOf(
-    tool: unknown,
-    args: unknown,
+  /**
+   * The `Mcp-Param-*` headers a relayed call goes out with: a 2026-07-28 server over Streamable
+   * HTTP refuses a tools/call without those its tool declares, built here from the arguments;
+   * the ones a 2026-07-28 client sent that the tool does not declare (`sentByClient`) pass on.
+   * None for other backends, other methods, or a 2025-era client's call to the 2025-era twin.
+   */
+  outgoingParamHeaders(
+    method: string,
+    params: Record<string, unknown>,
+    clientEra: BackendEra | undefined,
     sentByClient: Record<string, string> | undefined,
   ): Record<string, string> | undefined {
+    if (method !== 'tools/call' || this.era !== 'modern' || this.transportKind !== 'streamable-http') return;
+    if (clientEra === 'legacy' && this.twin !== undefined) return;
+    const tool = params['name'];
     const declared = (typeof tool === 'string' && this.paramHeaders(tool)) || undefined;
-    if (!declared) return sentByClient;
-    return paramHeadersFor(declared, args, sentByClient);
+    return declared ? paramHeadersFor(declared, params['arguments'], sentByClient) : sentByClient;
   }
 
   /** Relays one request raw (see wire.ts): the backend's result or error comes back as it sent it. */
@@ -322,7 +328,7 @@ export class Backend {
     if (this.state !== 'ready' || !this.wire) {
       return Promise.reject(new BackendUnavailableError(this.name, this.state, this.error));
     }
-    const { caller, clientEra, headers: sentByClient, ...rest } = options;
+    const { caller, clientEra, ...rest } = options;
     const viaTwin = clientEra === 'legacy' && this.twin !== undefined;
     const wire = viaTwin ? this.twin!.wire : this.wire;
     const { _meta, ...plain } = params;
@@ -334,17 +340,10 @@ export class Backend {
       caller,
     );
     const sent = meta === undefined ? plain : { ...plain, _meta: meta };
-    // A 2026-07-28 server over HTTP requires the headers its tool declares (it refuses the call without).
-    const headers =
-      method === 'tools/call' && !viaTwin && this.era === 'modern' && this.transportKind === 'streamable-http'
-        ? this.paramHeadersOf(plain['name'], plain['arguments'], sentByClient)
-        : undefined;
     this.relaying++;
-    return wire
-      .request(method, sent, { timeoutMs: this.timeoutMs, ...rest, ...(headers && { headers }) })
-      .finally(() => {
-        if (--this.relaying === 0) this.endDrain?.();
-      });
+    return wire.request(method, sent, { timeoutMs: this.timeoutMs, ...rest }).finally(() => {
+      if (--this.relaying === 0) this.endDrain?.();
+    });
   }
 
   private drained(ms: number): Promise<void> {
