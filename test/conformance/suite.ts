@@ -59,7 +59,7 @@ export interface ScenarioResult {
   warnings: number;
 }
 
-const Checks = z.array(z.object({ id: z.string(), status: z.string() }));
+const Checks = z.array(z.object({ id: z.string(), name: z.string().optional(), status: z.string() }));
 
 /**
  * Runs every server scenario of `set` against `url` and returns the checks per scenario,
@@ -127,7 +127,7 @@ export async function runClientScenario(
   command: string,
   scenario: string,
   timeoutMs: number,
-): Promise<ScenarioResult & { failedChecks: string[] }> {
+): Promise<ScenarioResult & { failedChecks: { id: string; name: string | undefined }[] }> {
   const out = mkdtempSync(join(tmpdir(), 'multi-mcp-conformance-client-'));
   const args = [suite.cli, 'client', '--command', command, '--scenario', scenario, '-o', out];
   await run(suite.node, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }).catch(
@@ -143,7 +143,10 @@ export async function runClientScenario(
     passed: checks.filter((c) => c.status === 'SUCCESS').length,
     failed: checks.filter((c) => c.status === 'FAILURE').length,
     warnings: checks.filter((c) => c.status === 'WARNING').length,
-    failedChecks: checks.filter((c) => c.status !== 'SUCCESS' && c.status !== 'INFO').map((c) => c.id),
+    // Many checks of a scenario share one id; the name tells them apart.
+    failedChecks: checks
+      .filter((c) => c.status !== 'SUCCESS' && c.status !== 'INFO')
+      .map((c) => ({ id: c.id, name: c.name })),
   };
 }
 

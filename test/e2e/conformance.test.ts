@@ -67,15 +67,28 @@ describe('official MCP conformance suite, server scenarios', () => {
 
 // The suite's client scenarios with the proxy as the client under test: its scenario server is
 // the proxy's only backend, and test/conformance/proxy-client.ts drives the proxy (over stdio)
-// as a user would: list the tools, call them. What the scenario checks is what the proxy sent.
-const CLIENT_SCENARIOS = ['initialize', 'tools_call', 'request-metadata'];
+// as a user would: list the tools, call them, get the prompts, read the resources, confirm what
+// is asked. What the scenario checks is what the proxy sent.
+const CLIENT_SCENARIOS = [
+  'initialize',
+  'tools_call',
+  'request-metadata',
+  'http-standard-headers',
+  'http-custom-headers',
+  'http-invalid-tool-headers',
+  'sep-2322-client-request-state',
+];
 
-// Warnings a scenario may keep, and why. request-metadata scores its version-retry check on the
-// last request its server sees; after the modern connection, the proxy's last request is the
-// 2025-era `initialize` of the twin (enveloped, but with the 2025 version), probing whether the
-// server also serves 2025-era clients.
+// Checks (by id or name) a scenario may leave short of SUCCESS, and why. request-metadata scores
+// its version-retry check on the last request its server sees; after the modern connection, the
+// proxy's last request is the 2025-era `initialize` of the twin (enveloped, but with the 2025
+// version), probing whether the server also serves 2025-era clients. http-standard-headers skips
+// its notifications/initialized check: its server answers that `initialize` with 2026-07-28, no
+// 2025-era version, so the twin rightly stops before `notifications/initialized` (a 2026-07-28
+// client sends neither).
 const ALLOWED_WARNINGS: Record<string, string[]> = {
   'request-metadata': ['sep-2575-client-retry-supported-version'],
+  'http-standard-headers': ['ClientMcpMethodHeader_notifications_initialized'],
 };
 
 describe('official MCP conformance suite, client scenarios with the proxy as the client', () => {
@@ -94,7 +107,10 @@ describe('official MCP conformance suite, client scenarios with the proxy as the
       expect(result.passed, 'the scenario ran no checks').toBeGreaterThan(0);
       expect(result.failed, 'checks that FAILED').toBe(0);
       const allowed = ALLOWED_WARNINGS[scenario] ?? [];
-      expect({ scenario, failed: result.failedChecks.filter((c) => !allowed.includes(c)) }).toEqual({
+      const failed = result.failedChecks
+        .filter((c) => !allowed.includes(c.id) && !allowed.includes(c.name ?? ''))
+        .map((c) => `${c.id} (${c.name})`);
+      expect({ scenario, failed }).toEqual({
         scenario,
         failed: [],
       });

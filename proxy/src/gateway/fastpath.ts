@@ -28,6 +28,8 @@ export interface RelayContext {
     logLevel?: LoggingLevel;
     inputResponses?: Record<string, unknown>;
     requestState?: string;
+    /** The `Mcp-Param-*` headers it came with, passed on to a modern backend over HTTP. */
+    paramHeaders?: Record<string, string>;
   };
 }
 

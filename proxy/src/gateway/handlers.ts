@@ -14,6 +14,8 @@ import type { Logger } from '../log.js';
 import { Field, errorMessage } from '../log.js';
 import type { Backend, BackendLists } from '../registry/backend.js';
 import type { CallerEnvelope } from '../registry/era.js';
+import type { ParamHeader } from '../registry/param-headers.js';
+import { sentParamHeaders } from '../registry/param-headers.js';
 import type { Registry } from '../registry/registry.js';
 import { toClientError, unknownName, withheldTool } from './errors.js';
 import type { RelayContext, RelayHandler } from './fastpath.js';
@@ -90,6 +92,11 @@ export interface SessionServer {
    * otherwise: the `Server`'s list handlers answer.
    */
   sharedCatalog: () => Catalog | undefined;
+  /**
+   * The `x-mcp-header` declarations of a tool this client is listed (by exposed name), which a
+   * 2026-07-28 call's `Mcp-Param-*` headers must agree with; undefined when it declares none.
+   */
+  paramHeadersOf: (name: string) => readonly ParamHeader[] | undefined;
 }
 
 /** A 2026-07-28 request's params as the SDK lifts them: envelope keys and retry fields apart. */
@@ -103,7 +110,13 @@ export interface ModernCall {
   logLevel?: LoggingLevel | undefined;
   /** The request's OAuth principal (oauth.ts `Principal.key`): an input_required retry must come with it. */
   principal?: string | undefined;
+  /** Its `Mcp-Param-*` headers (a tools/call over HTTP), for the backend. */
+  paramHeaders?: Record<string, string> | undefined;
 }
+
+const withParamHeaders = (
+  headers: Record<string, string> | undefined,
+): { headers?: Record<string, string> } => (headers ? { headers } : {});
 
 /** The OAuth principal the front door admitted a request for (it rides in the SDK's authInfo). */
 export function principalOfAuth(auth: { extra?: Record<string, unknown> } | undefined): string | undefined {
@@ -184,6 +197,9 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
           clientEra,
           ...(origin && { origin }),
           ...(onprogress && { onprogress }),
+          ...withParamHeaders(
+            backend.outgoingParamHeaders(method, params, clientEra, ctx.modern?.paramHeaders),
+          ),
         }),
       );
     try {
@@ -453,6 +469,7 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     const modern = {
       capabilities: call.capabilities,
       ...(call.logLevel !== undefined && { logLevel: call.logLevel }),
+      ...(call.paramHeaders !== undefined && { paramHeaders: call.paramHeaders }),
     };
     // A modern backend asks a modern client itself: its input_required and the client's retry
     // (answers, the backend's own requestState) pass through, so the bridge stays out of the way.
@@ -518,6 +535,10 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
         inputResponses: ctx.mcpReq.inputResponses,
         logLevel: ctx.mcpReq.envelope?.[LOG_LEVEL_META_KEY as never] as LoggingLevel | undefined,
         principal: principalOfAuth(ctx.http?.authInfo),
+        paramHeaders:
+          request.method === 'tools/call' && ctx.http?.req
+            ? sentParamHeaders(Object.fromEntries(ctx.http.req.headers))
+            : undefined,
       },
       relayContextOf(ctx),
     );
@@ -580,5 +601,10 @@ export function createSessionServer(deps: SessionServerDeps): SessionServer {
     return deps.view ? deps.view.select(clientEra) : catalog.current(clientEra);
   };
 
-  return { server, relayedFor, relayModern: relayDirect, sharedCatalog };
+  const paramHeadersOf = (name: string): readonly ParamHeader[] | undefined => {
+    const route = (deps.view ? deps.view.select(clientEra) : catalog.current(clientEra)).toolRoutes.get(name);
+    return route && registry.get(route.backend)?.paramHeaders(route.name);
+  };
+
+  return { server, relayedFor, relayModern: relayDirect, sharedCatalog, paramHeadersOf };
 }

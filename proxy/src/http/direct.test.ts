@@ -1,3 +1,5 @@
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackendSpec } from '../config/contract.js';
 import type { Harness } from './testing.js';
@@ -24,6 +26,8 @@ interface Probe {
   headers?: Record<string, string>;
   /** Whether the direct path should answer it (false: the SDK answers it on both proxies). */
   direct: boolean;
+  /** Refused for its Mcp-Param-* headers (400, -32020) on both proxies, before either path. */
+  refused?: boolean;
 }
 
 interface Answer {
@@ -84,6 +88,19 @@ function modern(
 }
 
 const ADD = { name: 'calc__add', arguments: { a: 2, b: 3 } };
+/** `digits` and `mode` are marked x-mcp-header (Digits, Mode): they travel as headers too. */
+const ROUND = { name: 'calc__round', arguments: { value: 2.567, digits: 2, mode: 'down' } };
+const ROUND_HEADERS = {
+  'mcp-protocol-version': MODERN,
+  'mcp-method': 'tools/call',
+  'mcp-name': 'calc__round',
+};
+const withParams = (what: string, id: number, params: Record<string, string>, refused = false): Probe => ({
+  ...modern(what, id, 'tools/call', ROUND),
+  headers: { ...ROUND_HEADERS, ...params },
+  direct: !refused,
+  refused,
+});
 const PROMPT_REF = { type: 'ref/prompt', name: 'calc__explain-calculation' };
 
 const modernCorpus: Probe[] = [
@@ -114,6 +131,25 @@ const modernCorpus: Probe[] = [
     _meta: { 'example.com/trace': 'abc' },
   }),
   modern('a call without a name', 15, 'tools/call', { arguments: {} }),
+  withParams('a call with its Mcp-Param headers', 30, { 'mcp-param-digits': '2', 'mcp-param-mode': 'down' }),
+  withParams('Mcp-Param headers, one Base64-encoded, an integer as 2.0', 31, {
+    'mcp-param-digits': '2.0',
+    'mcp-param-mode': '=?base64?ZG93bg==?=',
+  }),
+  // Refused before either path: the same 400 and -32020 on both proxies.
+  withParams('a declared Mcp-Param header missing', 32, { 'mcp-param-digits': '2' }, true),
+  withParams(
+    'an Mcp-Param header that disagrees with the argument',
+    33,
+    { 'mcp-param-digits': '3', 'mcp-param-mode': 'down' },
+    true,
+  ),
+  withParams(
+    'an Mcp-Param header with broken Base64',
+    34,
+    { 'mcp-param-digits': '2', 'mcp-param-mode': '=?base64?%%?=' },
+    true,
+  ),
   // From here on the SDK answers on both proxies.
   modern('a call with a progress token', 13, 'tools/call', { ...ADD, _meta: { progressToken: 'p' } }, false),
   // The calculator's lists are private to each client (the SDK's default cacheScope): never from the cache.
@@ -288,8 +324,15 @@ async function sameModernAnswer(directProxy: Harness, sdkProxy: Harness, probe: 
   expect(direct.messages).toEqual(sdk.messages);
   expect(direct.contentType).toBe(sdk.contentType);
   // Taken or not: the direct path writes a sized body, the SDK's Node adapter streams its own.
-  expect(direct.sized).toBe(probe.direct);
-  expect(sdk.sized).toBe(false);
+  expect(direct.sized).toBe(probe.direct || probe.refused === true);
+  expect(sdk.sized).toBe(probe.refused === true);
+  if (probe.refused) {
+    expect(sdk.status).toBe(400);
+    expect(sdk.messages[0]).toContain('"code":-32020');
+  } else if (probe.what.includes('Mcp-Param')) {
+    expect(sdk.status).toBe(200);
+    expect(sdk.messages[0]).toContain('"text":"2.56"');
+  }
 }
 
 async function openSession(h: Harness): Promise<Record<string, string>> {
@@ -343,7 +386,7 @@ describe('direct answers are the SDK’s answers', () => {
   let sdkProxy: Harness;
 
   beforeAll(async () => {
-    const calc = fixtureServer('calculator.ts');
+    const calc = fixtureServer('calculator.ts', '--param-headers');
     [directProxy, sdkProxy] = await Promise.all([startProxy(true, calc), startProxy(false, calc)]);
   }, 40_000);
 
@@ -409,5 +452,51 @@ describe('whole lists from the cache are the SDK’s lists', () => {
     expect(after.messages[0]).not.toContain('"calc__add"');
     expect(after.messages[0]).toContain('"calc__subtract"');
     expect(after.sized).toBe(true);
+  });
+});
+
+describe('Mcp-Param-* headers a tool does not declare reach a 2026-07-28 backend on both paths', () => {
+  let backend: ChildProcess;
+  let directProxy: Harness;
+  let sdkProxy: Harness;
+
+  beforeAll(async () => {
+    // The modern fixture over HTTP (stdio carries no headers): its param_headers tool says what came.
+    backend = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/servers/modern.ts', '--http', '0'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('modern fixture printed no url in 20 s')), 20_000);
+      let said = '';
+      backend.stderr?.on('data', (chunk: Buffer) => {
+        const found = /listening on (\S+)/.exec((said += String(chunk)));
+        if (found?.[1]) {
+          clearTimeout(timer);
+          resolve(found[1]);
+        }
+      });
+    });
+    [directProxy, sdkProxy] = await Promise.all([
+      startProxy(true, { url } as BackendSpec),
+      startProxy(false, { url } as BackendSpec),
+    ]);
+  }, 40_000);
+
+  afterAll(async () => {
+    await Promise.all([directProxy?.close(), sdkProxy?.close()]);
+    backend?.kill();
+  });
+
+  it('passes them on, the same way whether answered directly or by the SDK', async () => {
+    const probe = withParams('unknown Mcp-Param headers', 40, { 'mcp-param-tenant': 'acme' });
+    const call = {
+      ...probe,
+      body: { ...(probe.body as object), params: { name: 'calc__param_headers', _meta: META } },
+    };
+    call.headers = { ...call.headers, 'mcp-name': 'calc__param_headers' };
+    const [direct, sdk] = await Promise.all([send(directProxy, call), send(sdkProxy, call)]);
+    expect(direct.messages).toEqual(sdk.messages);
+    expect(sdk.messages[0]).toContain('"text":"mcp-param-tenant: acme"');
+    expect(direct.sized).toBe(true);
   });
 });

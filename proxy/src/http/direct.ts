@@ -23,6 +23,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { ListKind } from '../catalog/serialized.js';
 import { catalogListBytes } from '../catalog/serialized.js';
 import type { FastPathTransport } from '../gateway/fastpath.js';
+import { sentParamHeaders } from '../registry/param-headers.js';
 import type { SessionServer } from '../gateway/handlers.js';
 import { principalOfAuth } from '../gateway/handlers.js';
 import type { RelayContext, RelayHandler } from '../gateway/fastpath.js';
@@ -277,6 +278,7 @@ export function modernDirect(relay: () => SessionServer, serverInfo: Implementat
         logLevel: envelope[LOG_LEVEL_META_KEY] as LoggingLevel | undefined,
         // The OAuth guard's authInfo: a call that asks for input is bound to this principal.
         principal: principalOfAuth((req as { auth?: AuthInfo }).auth),
+        paramHeaders: method === 'tools/call' ? sentParamHeaders(req.headers) : undefined,
       },
       context,
     );

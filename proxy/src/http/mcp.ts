@@ -13,6 +13,7 @@ import type { Logger } from '../log.js';
 import { Field, errorMessage } from '../log.js';
 import { createClassifier } from './classify.js';
 import { modernDirect, sessionDirect } from './direct.js';
+import { refuseParamHeaderMismatch } from './param-check.js';
 import { principalOf } from './oauth.js';
 import { requestId, RpcCode, sendRpcError } from './respond.js';
 import type { LiveSession, RestoreMetrics, SessionRefusal } from './restore.js';
@@ -114,7 +115,8 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
 
   const { view } = options;
   const direct = options.directAnswers ?? true;
-  const answerModern = modernDirect(() => gateway.statelessRelay(view), gateway.serverInfo);
+  const relay = () => gateway.statelessRelay(view);
+  const answerModern = modernDirect(relay, gateway.serverInfo);
   const classify = createClassifier();
   // A session belongs to its subject and to the endpoint it was opened on: an id from one virtual
   // server presented at another is unknown there (and its sealed form will not restore there).
@@ -271,6 +273,7 @@ export function createMcpRoute(options: McpRouteOptions): McpRoute {
         await serveLegacy(req, res);
         return;
       }
+      if (route.kind === 'modern' && refuseParamHeaderMismatch(req, res, route, relay)) return;
       if (direct && route.kind === 'modern' && answerModern(req, res, route)) return;
       const watched = listenedUris(req.body);
       if (watched.length > 0) res.once('close', gateway.watchResources(watched));

@@ -31,6 +31,8 @@ import type { BackendTransportKind } from './transports.js';
 import type { BackendEra, CallerEnvelope, ListHints } from './era.js';
 import { PROXY_CLIENT_CAPABILITIES, backendMeta, envelopedInitialize, listHints } from './era.js';
 import { remoteTransport, stdioTransport } from './transports.js';
+import type { ParamHeader } from './param-headers.js';
+import { paramHeaderIndex, paramHeadersFor, scanParamHeaders } from './param-headers.js';
 
 export type BackendState = 'connecting' | 'ready' | 'failed' | 'stopped';
 
@@ -276,7 +278,7 @@ export class Backend {
             this.relay(method, cursor ?? {}, { caller }) as Promise<{ nextCursor?: string } & Result>,
           (result) => (Array.isArray(result[field]) ? (result[field] as never[]) : []),
         );
-        return [kind, items] as const;
+        return [kind, kind === 'tools' ? this.withValidParamHeaders(items as Tool[]) : items] as const;
       }),
     );
     return Object.fromEntries(entries) as Partial<BackendLists>;
@@ -310,6 +312,33 @@ export class Backend {
       return;
     }
     await this.relay('resources/unsubscribe', { uri }, {});
+  }
+
+  /**
+   * The `x-mcp-header` declarations of one of its tools (by the name it knows), as the modern
+   * connection lists them: what a 2026-07-28 call must carry as `Mcp-Param-*` headers.
+   */
+  paramHeaders(tool: string): readonly ParamHeader[] | undefined {
+    return paramHeaderIndex(this.lists.tools).get(tool);
+  }
+
+  /**
+   * The `Mcp-Param-*` headers a relayed call goes out with: a 2026-07-28 server over Streamable
+   * HTTP refuses a tools/call without those its tool declares, built here from the arguments;
+   * the ones a 2026-07-28 client sent that the tool does not declare (`sentByClient`) pass on.
+   * None for other backends, other methods, or a 2025-era client's call to the 2025-era twin.
+   */
+  outgoingParamHeaders(
+    method: string,
+    params: Record<string, unknown>,
+    clientEra: BackendEra | undefined,
+    sentByClient: Record<string, string> | undefined,
+  ): Record<string, string> | undefined {
+    if (method !== 'tools/call' || this.era !== 'modern' || this.transportKind !== 'streamable-http') return;
+    if (clientEra === 'legacy' && this.twin !== undefined) return;
+    const tool = params['name'];
+    const declared = (typeof tool === 'string' && this.paramHeaders(tool)) || undefined;
+    return declared ? paramHeadersFor(declared, params['arguments'], sentByClient) : sentByClient;
   }
 
   /** Relays one request raw (see wire.ts): the backend's result or error comes back as it sent it. */
@@ -714,8 +743,29 @@ export class Backend {
           )
         : [],
     ]);
-    if (client.getProtocolEra() === 'modern') this.hints = hints;
-    return { tools, prompts, resources, resourceTemplates };
+    if (client.getProtocolEra() !== 'modern') return { tools, prompts, resources, resourceTemplates };
+    this.hints = hints;
+    return { tools: this.withValidParamHeaders(tools), prompts, resources, resourceTemplates };
+  }
+
+  /**
+   * A client of a 2026-07-28 server over Streamable HTTP must leave out tools whose
+   * `x-mcp-header` declarations break the spec's rules (their headers cannot be sent right), so
+   * one malformed tool never takes the others with it; said once per listing in the log.
+   */
+  private withValidParamHeaders(tools: Tool[]): Tool[] {
+    if (this.transportKind !== 'streamable-http') return tools;
+    const valid = tools.filter((tool) => {
+      const scan = scanParamHeaders(tool.inputSchema);
+      if (!scan.valid) {
+        this.log.warn('tool left out: invalid x-mcp-header declaration', {
+          tool: tool.name,
+          [Field.error]: scan.reason,
+        });
+      }
+      return scan.valid;
+    });
+    return valid.length === tools.length ? tools : valid;
   }
 
   private fail(reason: string): void {

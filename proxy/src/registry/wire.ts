@@ -32,6 +32,8 @@ export interface RawRequestOptions {
   signal?: AbortSignal;
   /** Progress from the backend for this request; each one also restarts the timeout. */
   onprogress?: (progress: Progress) => void;
+  /** Extra HTTP headers for this request (Streamable HTTP only): a tools/call's `Mcp-Param-*`. */
+  headers?: Record<string, string>;
 }
 
 interface Pending {
@@ -94,7 +96,7 @@ export class RawWire implements Transport {
   request(method: string, params: Record<string, unknown>, options: RawRequestOptions): Promise<Result> {
     if (this.closed) return Promise.reject(new WireClosedError('connection closed'));
     const id = `${ID_PREFIX}${++this.nextId}`;
-    const { signal, onprogress, timeoutMs } = options;
+    const { signal, onprogress, timeoutMs, headers } = options;
     if (onprogress) params = { ...params, _meta: { ...(params['_meta'] as object), progressToken: id } };
 
     return new Promise<Result>((resolve, reject) => {
@@ -140,7 +142,10 @@ export class RawWire implements Transport {
         restartTimer,
       });
       // Over Streamable HTTP, closing the request's stream is how a 2026-07-28 server hears a cancel.
-      const sendOptions = signal ? { requestSignal: signal } : undefined;
+      const sendOptions =
+        signal || headers
+          ? { ...(signal && { requestSignal: signal }), ...(headers && { headers }) }
+          : undefined;
       this.inner.send({ jsonrpc: '2.0', id, method, params }, sendOptions).catch((error: unknown) => {
         this.pending.get(id)?.reject(error instanceof Error ? error : new Error(String(error)));
       });

@@ -18,6 +18,8 @@ export interface ModernRequestOptions {
   capabilities?: Record<string, unknown>;
   /** An OAuth access token, sent as a bearer token. */
   token?: string;
+  /** More request headers (`Mcp-Param-*`), sent as given. */
+  headers?: Record<string, string>;
 }
 
 export async function modernRpc(
@@ -37,6 +39,7 @@ export async function modernRpc(
       'mcp-protocol-version': MODERN,
       'mcp-method': method,
       ...(typeof name === 'string' && { 'mcp-name': name }),
+      ...options.headers,
     },
     body: JSON.stringify({
       jsonrpc: '2.0',
