@@ -214,7 +214,8 @@ describe('2025-era sessions, a backend serving the tasks extension', () => {
 
   it('creates the task in the 2025 shape, and tasks/result waits for its outcome', async () => {
     const client = await connect();
-    const task = await createTask(client, 'modern__slow_task', { ms: 300, label: 'l' });
+    // Long enough that the poll below finds it still working on a loaded machine.
+    const task = await createTask(client, 'modern__slow_task', { ms: 3_000, label: 'l' });
     expect(task).toMatchObject({ status: 'working', ttl: 60_000, pollInterval: 50 });
     expect(task.taskId).toMatch(PROXY_ID);
     const polled = await client.request(
