@@ -703,7 +703,7 @@ export function createController(options: ControllerOptions): Controller {
       }
       resyncTimer = setInterval(() => {
         invalidateEvaluation();
-        fleet.invalidate();
+        fleet.requestResync();
         void fleet.converge(evaluateAll().desired).then(enqueueAll);
       }, options.resyncMs);
       resyncTimer.unref();
