@@ -36,7 +36,8 @@ import {
 } from './backend.js';
 import { ConditionType, Reason } from './conditions.js';
 import { describeError } from './errors.js';
-import { prefixConflicts } from './conflicts.js';
+import type { ServerResult } from './conflicts.js';
+import { resolveServers } from './conflicts.js';
 import type { Informer } from './informers.js';
 import { createInformer } from './informers.js';
 import type { WorkQueue, WorkResult } from './queue.js';
@@ -322,11 +323,6 @@ export function createController(options: ControllerOptions): Controller {
     },
   };
 
-  /** One server's part of the desired state before prefix conflicts: its definition, or why it has none. */
-  type ServerResult =
-    | { kind: 'rejected'; evaluation: Evaluation }
-    | { kind: 'spec'; server: McpServer; backendName: string; spec: BackendSpec; hash: string };
-
   const evaluateOne = (raw: RawObject): ServerResult => {
     const ns = raw.metadata?.namespace ?? '';
     const name = raw.metadata?.name ?? '';
@@ -363,7 +359,13 @@ export function createController(options: ControllerOptions): Controller {
       const message = `the proxy rejects this definition: ${formatZodIssues(check.error, 'spec').join('; ')}`;
       return {
         kind: 'rejected',
-        evaluation: { kind: 'rejected', backendName, reason: Reason.InvalidSpec, message },
+        evaluation: {
+          kind: 'rejected',
+          backendName,
+          ...(prefix.ok && { prefix: prefix.prefix }),
+          reason: Reason.InvalidSpec,
+          message,
+        },
       };
     }
     return { kind: 'spec', server, backendName, spec: translated.spec, hash: specHash(translated.spec) };
@@ -404,44 +406,21 @@ export function createController(options: ControllerOptions): Controller {
 
   /** The whole desired state, from the caches: each server's evaluation and the replicas' set. */
   const computeEvaluation = (): { evaluations: Map<string, Evaluation>; desired: DesiredSet } => {
-    const evaluations = new Map<string, Evaluation>();
-    const specs = new Map<
-      string,
-      { server: McpServer; backendName: string; spec: BackendSpec; hash: string }
-    >();
-    for (const raw of servers.list()) {
-      if (raw.metadata?.deletionTimestamp) continue;
-      const key = keyOf(raw);
-      const result = evaluateCached(raw);
-      if (result.kind === 'rejected') evaluations.set(key, result.evaluation);
-      else specs.set(key, result);
-    }
-    const losers = prefixConflicts(
-      [...specs].map(([key, s]) => ({
-        key,
-        prefix: s.spec.prefix ?? '',
-        createdAt: timeOf(s.server.metadata.creationTimestamp),
-      })),
+    const { evaluations, served: specs } = resolveServers(
+      servers
+        .list()
+        .filter((raw) => !raw.metadata?.deletionTimestamp)
+        .map((raw) => ({
+          key: keyOf(raw),
+          createdAt: timeOf(raw.metadata?.creationTimestamp),
+          result: evaluateCached(raw),
+        })),
     );
     const backends: Record<string, BackendSpec> = {};
     const hashes: Record<string, string> = {};
-    for (const [key, s] of specs) {
-      const prefix = s.spec.prefix ?? '';
-      const heldBy = losers.get(key);
-      if (heldBy !== undefined) {
-        evaluations.set(key, { kind: 'conflict', backendName: s.backendName, prefix, heldBy });
-        continue;
-      }
-      const hash = s.hash;
+    for (const s of specs.values()) {
       backends[s.backendName] = s.spec;
-      hashes[s.backendName] = hash;
-      evaluations.set(key, {
-        kind: 'served',
-        backendName: s.backendName,
-        prefix,
-        hash,
-        disabled: s.spec.disabled === true,
-      });
+      hashes[s.backendName] = s.hash;
     }
     const served = new Set(Object.keys(backends));
     const views = virtuals.evaluate(served);
