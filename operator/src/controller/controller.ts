@@ -44,7 +44,7 @@ import type { WorkQueue, WorkResult } from './queue.js';
 import { createWorkQueue } from './queue.js';
 import { createWorkloadClient } from './workload-client.js';
 import type { Evaluation } from './status.js';
-import { settling, statusFor } from './status.js';
+import { replicaFacts, settling, statusFor } from './status.js';
 import type { VirtualInformer } from './virtual-controller.js';
 import { createVirtualInformer, reconcileVirtual } from './virtual-controller.js';
 import { VIRTUAL_KEY_PREFIX } from './virtual.js';
@@ -52,6 +52,7 @@ import { VIRTUAL_KEY_PREFIX } from './virtual.js';
 export const FIELD_MANAGER = 'multi-mcp-operator';
 /** How old a replica's read-back may be for a status (never older than the replica's last push). */
 const OBSERVE_MAX_AGE_MS = 250;
+export const DEFAULT_STATUS_INTERVAL_MS = 5_000;
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
@@ -70,6 +71,8 @@ export interface ControllerOptions {
   /** Owner of the operator's backends on the proxies. */
   owner: string;
   resyncMs: number;
+  /** How often every replica's account of its backends is read to keep statuses true (default 5 s). */
+  statusIntervalMs?: number;
   concurrency?: number;
   metrics?: Metrics;
   /** Who reports Events (the pod name in a cluster). */
@@ -462,6 +465,7 @@ export function createController(options: ControllerOptions): Controller {
   const writeStatus = async (raw: RawObject, status: McpServerStatus): Promise<void> => {
     if (raw.status && canonicalJson(raw.status) === canonicalJson(status)) return;
     recordTransitions(raw, status);
+    options.metrics?.statusWrites.inc();
     const [namespace, name] = splitKey(keyOf(raw));
     await custom.patchNamespacedCustomObjectStatus(
       {
@@ -567,6 +571,7 @@ export function createController(options: ControllerOptions): Controller {
     // removal with its next full sync, so deletion never waits for a dead pod.
     const { desired } = evaluateAll();
     await fleet.converge(desired);
+    statusBasis.delete(keyOf(raw));
     const backendName = backendNameFor(raw.metadata.namespace ?? '', raw.metadata.name ?? '');
     const stillThere = fleet
       .states()
@@ -610,19 +615,52 @@ export function createController(options: ControllerOptions): Controller {
       : ({ ...(raw as object), spec: { url: 'http://invalid' } } as unknown as McpServer);
     // Read the newest copy: the finalizer patch or an earlier status write may have changed it.
     const current = (servers.get(raw.metadata?.name ?? '', raw.metadata?.namespace) ?? raw) as RawObject;
+    const states = fleet.states();
     const status = statusFor(
       { ...server, status: current.status } as McpServer,
       evaluation,
-      fleet.states(),
+      states,
       service,
       undefined,
       workload,
     );
+    const basis =
+      evaluation.kind === 'served'
+        ? replicaFacts(states, evaluation.backendName, evaluation.hash)
+        : undefined;
     await writeStatus(current, status);
+    if (basis === undefined) statusBasis.delete(key);
+    else statusBasis.set(key, basis);
     if (!wantsWorkload) await removeWorkload(raw);
     if (settling(status)) return { requeueAfterMs: nextCheck(key) };
     checks.delete(key);
     return {};
+  };
+
+  // What each served McpServer's status was last computed from (replicaFacts). Nothing else tells the
+  // operator that a backend broke or came back, so every interval the replicas are read once and
+  // only the servers whose facts moved are reconciled; an unchanged one costs no status write.
+  const statusBasis = new Map<string, string>();
+  let refreshing = false;
+  const refreshStatuses = async (): Promise<void> => {
+    if (refreshing) return;
+    refreshing = true;
+    try {
+      // A replica that lost the operator's backends (it restarted), or answers again without them
+      // after a failed push, gets the set at once rather than at the next resync.
+      const drifted = await fleet.observe(OBSERVE_MAX_AGE_MS);
+      const states = fleet.states();
+      if (drifted || states.some((s) => s.applied === undefined && s.report !== undefined)) scheduleSync();
+      for (const [key, evaluation] of evaluateAll().evaluations) {
+        const basis = statusBasis.get(key);
+        if (basis === undefined || evaluation.kind !== 'served') continue;
+        if (replicaFacts(states, evaluation.backendName, evaluation.hash) !== basis) queue.add(key);
+      }
+    } catch (error) {
+      log.warn('status refresh failed', { error: describeError(error) });
+    } finally {
+      refreshing = false;
+    }
   };
 
   // While a server is connecting, look again soon, then less often.
@@ -647,6 +685,7 @@ export function createController(options: ControllerOptions): Controller {
     if (!raw) {
       // Gone (deleted without our finalizer, or released): make sure no replica serves it.
       checks.delete(key);
+      statusBasis.delete(key);
       withoutWorkload.delete(key);
       const { desired } = evaluateAll();
       await fleet.converge(desired);
@@ -658,6 +697,7 @@ export function createController(options: ControllerOptions): Controller {
 
   let started = false;
   let resyncTimer: NodeJS.Timeout | undefined;
+  let statusTimer: NodeJS.Timeout | undefined;
   return {
     fleet,
     queue,
@@ -686,9 +726,15 @@ export function createController(options: ControllerOptions): Controller {
         void fleet.converge(evaluateAll().desired).then(enqueueAll);
       }, options.resyncMs);
       resyncTimer.unref();
+      statusTimer = setInterval(
+        () => void refreshStatuses(),
+        options.statusIntervalMs ?? DEFAULT_STATUS_INTERVAL_MS,
+      );
+      statusTimer.unref();
     },
     async stop() {
       if (resyncTimer) clearInterval(resyncTimer);
+      if (statusTimer) clearInterval(statusTimer);
       await queue.shutDown();
       await Promise.all([servers.stop(), secrets.stop(), configMaps.stop(), slices?.stop(), virtuals.stop()]);
     },
