@@ -42,6 +42,7 @@ interface Condition {
   status: string;
   reason: string;
   message: string;
+  lastTransitionTime?: string;
 }
 interface McpServerObject {
   metadata: { name: string; finalizers?: string[] };
@@ -137,6 +138,51 @@ describe('the operator, end to end on a real control plane', () => {
   };
 
   const get = (ns: string, name: string) => kubectlJson<McpServerObject>(['get', '-n', ns, 'mcps', name]);
+  /** Every McpServer's condition statuses and transition times, to tell whether any moved. */
+  const conditionTimes = async (): Promise<Record<string, string>> => {
+    const out: Record<string, string> = {};
+    for (const ns of [appsNs, otherNs]) {
+      const list = await kubectlJson<{ items: McpServerObject[] }>(['get', '-n', ns, 'mcps']);
+      for (const item of list.items)
+        for (const c of item.status?.conditions ?? [])
+          out[`${ns}/${item.metadata.name} ${c.type}`] = `${c.status} since ${c.lastTransitionTime}`;
+    }
+    return out;
+  };
+  const warnings = async (): Promise<string[]> => {
+    const names: string[] = [];
+    for (const ns of [appsNs, otherNs]) {
+      const list = await kubectlJson<{ items: { metadata: { name: string } }[] }>([
+        'get',
+        'events',
+        '-n',
+        ns,
+        '--field-selector',
+        'type=Warning',
+      ]);
+      names.push(...list.items.map((e) => `${ns}/${e.metadata.name}`));
+    }
+    return names.sort();
+  };
+  /** One proxy's admin requests so far, by "METHOD route", from its own /metrics. */
+  const adminRequests = async (p: (typeof proxies)[number]): Promise<Record<string, number>> => {
+    const text = await (await fetch(`${p.url}/metrics`)).text();
+    const counts: Record<string, number> = {
+      'PUT /mcp_servers': 0,
+      'PUT /virtual_servers': 0,
+      'GET /mcp_servers': 0,
+      'PUT /mcp_servers/:name': 0,
+      'DELETE /mcp_servers/:name': 0,
+    };
+    for (const m of text.matchAll(/^multi_mcp_http_requests_total\{([^}]*)\} (\d+)$/gm)) {
+      const labels = Object.fromEntries(
+        [...(m[1] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]),
+      );
+      const key = `${labels['method']} ${labels['route']}`;
+      if (key in counts) counts[key] = (counts[key] ?? 0) + Number(m[2]);
+    }
+    return counts;
+  };
   const apply = (ns: string, objects: Record<string, unknown>[]) =>
     kubectl(['apply', '-n', ns, '-f', '-'], { input: objects.map((o) => stringify(o)).join('---\n') });
   const mcps = (name: string, spec: Record<string, unknown>) => ({
@@ -1062,9 +1108,12 @@ describe('the operator, end to end on a real control plane', () => {
     expect(metrics).toContain('multi_mcp_operator_leader 1');
   });
 
-  it('hands over to a standby operator within the lease time, without the proxies losing anything', async () => {
+  it('hands over to a standby operator within the lease time, without flapping or redundant pushes', async () => {
     const standby = start(process.execPath, operatorArgs);
+    const [, standbyHealth = ''] = await waitForOutput(standby, /health=(http:\/\/127\.0\.0\.1:\d+)/, 20_000);
     await waitForOutput(standby, /waiting for the lease/, 20_000);
+    const conditionsBefore = await conditionTimes();
+    const warningsBefore = await warnings();
     // Clients must see the same tools the whole time (no flapping while the leader changes).
     let watching = true;
     const gaps: string[] = [];
@@ -1080,7 +1129,11 @@ describe('the operator, end to end on a real control plane', () => {
     })();
     const logStart = proxies.map((p) => p.proc?.output().length ?? 0);
     const killed = Date.now();
+    const gone = new Promise((resolve) => operator.child.once('exit', resolve));
     operator.child.kill('SIGKILL');
+    await gone;
+    // Counted from the proxies' side, from the moment the old leader is gone.
+    const requestsBefore = await Promise.all(proxies.map(adminRequests));
     await waitForOutput(standby, /leading/, LEASE_SECONDS * 1000 * 3 + 5_000);
     const takeoverMs = Date.now() - killed;
     console.log(
@@ -1095,15 +1148,53 @@ describe('the operator, end to end on a real control plane', () => {
       'multi-mcp-operator',
     ]);
     expect(standby.output()).toContain(`identity=${lease.spec.holderIdentity}`);
-    // Through its first full pushes and three status reads, then stop watching: the change below restarts
-    // the backend on purpose (a new definition reconnects).
     await waitForOutput(standby, /caches synced/, 20_000);
+    // The new leader's first full sync has reached every replica, and it has reconciled.
+    await waitFor(
+      'the new leader synced every replica and reconciled',
+      async () => {
+        const now = await Promise.all(proxies.map(adminRequests));
+        const metrics = await (await fetch(`${standbyHealth}/metrics`)).text();
+        return (
+          now.every(
+            (n, i) => (n['PUT /mcp_servers'] ?? 0) > (requestsBefore[i]?.['PUT /mcp_servers'] ?? 0),
+          ) && /multi_mcp_operator_reconciles_total\{result="success"\} [1-9]/.test(metrics)
+        );
+      },
+      { timeoutMs: CHANGE_MS },
+    );
+    // Then three status reads with nothing changing, watched: nothing may be pushed or written.
+    // Stop watching before the change below, which reconnects the backend on purpose.
     await new Promise((r) => setTimeout(r, STATUS_INTERVAL_SECONDS * 1000 * 3 + 500));
     watching = false;
     await watcher;
     expect(gaps).toEqual([]);
-    // The new leader's full pushes changed nothing on the proxies: no backend was created, updated
-    // (reconnected) or removed because the leader changed.
+    const requestsAfter = await Promise.all(proxies.map(adminRequests));
+    for (const [i, p] of proxies.entries()) {
+      const delta = (what: string) => (requestsAfter[i]?.[what] ?? 0) - (requestsBefore[i]?.[what] ?? 0);
+      console.log(
+        `[operator e2e] admin requests to ${p.id} across the takeover: ` +
+          Object.keys(requestsAfter[i] ?? {})
+            .map((k) => `${k} +${delta(k)}`)
+            .join(', '),
+      );
+      // Allowed, exactly: the new leader does not know what a replica holds (the proxy keeps no
+      // revision to read), so it sends its whole set once; if its McpVirtualServer cache is listed
+      // only after that push, the set's revision changes and it sends it once more, with the views
+      // (PUT /virtual_servers, at most once).
+      // No removal, no single-server push, and nothing more while nothing changes.
+      expect(delta('PUT /mcp_servers')).toBeGreaterThanOrEqual(1);
+      expect(delta('PUT /mcp_servers')).toBeLessThanOrEqual(2);
+      expect(delta('PUT /virtual_servers')).toBeLessThanOrEqual(1);
+      expect(delta('PUT /mcp_servers/:name') + delta('DELETE /mcp_servers/:name')).toBe(0);
+    }
+    // No status flapped: no condition moved, no Warning Event, no status write at all.
+    expect(await conditionTimes()).toEqual(conditionsBefore);
+    expect(await warnings()).toEqual(warningsBefore);
+    const standbyMetrics = await (await fetch(`${standbyHealth}/metrics`)).text();
+    expect(standbyMetrics).toMatch(/^multi_mcp_operator_status_writes_total 0$/m);
+    // And those pushes changed nothing on the proxies: no backend was created, updated (reconnected)
+    // or removed because the leader changed.
     const syncs = proxies.flatMap((p, i) =>
       (p.proc?.output().slice(logStart[i]) ?? '').split('\n').filter((l) => l.includes('owner synced')),
     );
