@@ -107,6 +107,14 @@ const program = new Command('multi-mcp-operator')
       .default(60),
   )
   .addOption(
+    new Option(
+      '--status-interval-seconds <n>',
+      'read every replica’s backends this often and update the statuses whose truth changed',
+    )
+      .argParser(seconds('--status-interval-seconds', 1, 3_600))
+      .default(5),
+  )
+  .addOption(
     new Option('--admin-timeout-seconds <n>', 'timeout of one admin API call')
       .argParser(seconds('--admin-timeout-seconds', 1, 600))
       .default(10),
@@ -145,6 +153,7 @@ interface Options {
   stdioNamespaces?: string[];
   owner: string;
   resyncSeconds: number;
+  statusIntervalSeconds: number;
   adminTimeoutSeconds: number;
   healthHost: string;
   healthPort: number;
@@ -196,6 +205,7 @@ async function main(): Promise<void> {
     stdioNamespaces,
     owner: options.owner,
     resyncMs: options.resyncSeconds * 1000,
+    statusIntervalMs: options.statusIntervalSeconds * 1000,
     metrics,
     identity,
   });

@@ -196,6 +196,12 @@ const program = new Command('multi-mcp')
     'how long a 2026-07-28 client has to answer an input_required round before the backend call is cancelled',
     integer('--input-timeout-ms', 100, 3_600_000),
     DEFAULT_INPUT_TIMEOUT_MS,
+  )
+  .option(
+    '--liveness-interval-ms <ms>',
+    'how often a connected server is pinged; one that does not answer is marked failed and reconnected (0 = never)',
+    integer('--liveness-interval-ms', 0, 3_600_000),
+    10_000,
   );
 
 interface CliOptions {
@@ -219,6 +225,7 @@ interface CliOptions {
   startupTimeoutMs: number;
   drainTimeoutMs: number;
   inputTimeoutMs: number;
+  livenessIntervalMs: number;
   sessionKeyFile?: string;
   oauthIssuer: string[];
   oauthAudience?: string;
@@ -347,6 +354,7 @@ async function main(log: Logger, options: CliOptions): Promise<void> {
     naming: { separator: options.separator, maxLength: options.maxNameLength },
     drainMs: options.drainTimeoutMs,
     inputTimeoutMs: options.inputTimeoutMs,
+    livenessIntervalMs: options.livenessIntervalMs,
     pins: { policy: options.pinPolicy, stateDir: options.stateDir },
   });
   if (options.pinPolicy === 'first-seen' && options.stateDir === undefined) {

@@ -21,6 +21,8 @@ export interface ProxyOptions {
   backoff?: BackoffPolicy;
   /** How long a removed or replaced backend may finish its calls in flight (default 10 s). */
   drainMs?: number;
+  /** How often a connected backend is asked whether it still answers (0 = never; default 10 s). */
+  livenessIntervalMs?: number;
   instructions?: string;
   /** How long a 2026-07-28 client has to answer an input_required round (default 120 s). */
   inputTimeoutMs?: number;
@@ -72,6 +74,7 @@ export function createProxy(options: ProxyOptions): Proxy {
     hooks: gateway.backendHooks,
     ...(options.backoff && { backoff: options.backoff }),
     ...(options.drainMs !== undefined && { drainMs: options.drainMs }),
+    ...(options.livenessIntervalMs !== undefined && { livenessIntervalMs: options.livenessIntervalMs }),
   });
   const pins = new PinBook({
     policy: options.pins?.policy ?? 'off',

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { v1Http } from './support/clients.js';
 import { fixture, repoRoot, writeTempFile } from './support/paths.js';
 import type { RunningProxy } from './support/processes.js';
-import { start, startHttpProxy, stopAll, waitForOutput, waitUntil } from './support/processes.js';
+import { freePort, start, startHttpProxy, stopAll, waitForOutput, waitUntil } from './support/processes.js';
 
 // What the proxy promises about the backends behind it, checked from the backends' side: what
 // environment and headers reach them, that a removed one is gone, and that a hung one holds
@@ -193,5 +193,49 @@ describe('a hung server', () => {
     const took = await usableWithin(proxy, startedAt);
     expect(took).toBeLessThan(BOUND_MS);
     expect(await state(proxy, 'hung')).toBe('connecting');
+  }, 60_000);
+});
+
+describe('a remote server that goes away', () => {
+  const LIVENESS_MS = 500;
+
+  it('is marked failed, naming why, within the liveness interval, and is ready again once it is back', async () => {
+    // Nothing else tells the proxy: an idle Streamable HTTP connection has no request to fail.
+    const port = await freePort();
+    const serveCalculator = async () => {
+      const server = start(
+        process.execPath,
+        ['--import', 'tsx', 'test/fixtures/servers/calculator.ts', '--http', String(port)],
+        {},
+        repoRoot,
+      );
+      await waitForOutput(server, /listening on http:\/\/127\.0\.0\.1:\d+\/mcp/);
+      return server;
+    };
+    let server = await serveCalculator();
+    const proxy = await startHttpProxy(writeTempFile('mcp.json', { mcpServers: {} }), [
+      '--liveness-interval-ms',
+      String(LIVENESS_MS),
+    ]);
+    expect((await put(proxy, 'calc', { url: `http://127.0.0.1:${port}/mcp` })).status).toBe(201);
+    const report = async () =>
+      (await fetch(`${proxy.url}/mcp_servers/calc`).then((r) => r.json())) as {
+        state: string;
+        error: string | null;
+      };
+    await waitUntil(async () => (await report()).state === 'ready', 20_000, 'calc ready');
+
+    await server.stop();
+    const stopped = Date.now();
+    // One interval to the next check, plus the check's own failure (a refused connection is prompt).
+    await waitUntil(async () => (await report()).state === 'failed', LIVENESS_MS + 5_000, 'calc failed');
+    expect(Date.now() - stopped).toBeLessThan(LIVENESS_MS + 5_000);
+    // The check's own words, or the first reconnect attempt's if that already ran.
+    expect((await report()).error).toMatch(/no answer to server\/discover|ECONNREFUSED|fetch failed/);
+
+    server = await serveCalculator();
+    // Reconnects with the default backoff (0.5 s doubling): a few attempts fit in this bound.
+    await waitUntil(async () => (await report()).state === 'ready', 20_000, 'calc ready again');
+    expect((await report()).error).toBeNull();
   }, 60_000);
 });

@@ -20,11 +20,16 @@ const operatorBin = join(repoRoot, 'operator/dist/main.js');
 const calculator = join(repoRoot, 'test/fixtures/servers/calculator.ts');
 const drifting = join(repoRoot, 'test/fixtures/servers/drifting.ts');
 const TOKEN = 'operator-test-admin-token';
-const RESYNC_SECONDS = 2;
-// Bounds derived from the operator's settings: a change is pushed at once; a replica that came back
-// is healed by the next resync at the latest; stdio servers start through tsx (a second or two).
+// The operator's default: nothing below may depend on a resync coming soon.
+const RESYNC_SECONDS = 60;
+// The operator reads every replica this often; the proxies ping their backends this often.
+const STATUS_INTERVAL_SECONDS = 1;
+const LIVENESS_MS = 500;
+// Bounds derived from those settings: a change is pushed at once; a replica that came back, or a
+// backend that broke, is seen by the next status read; stdio servers start through tsx (a second or
+// two).
 const CHANGE_MS = 15_000;
-const HEAL_MS = RESYNC_SECONDS * 1000 * 3 + CHANGE_MS;
+const HEAL_MS = STATUS_INTERVAL_SECONDS * 1000 * 3 + CHANGE_MS;
 const LEASE_SECONDS = 3;
 // The operator's default --admin-timeout-seconds: how long it waits for a replica that does not answer.
 const ADMIN_TIMEOUT_MS = 10_000;
@@ -37,6 +42,7 @@ interface Condition {
   status: string;
   reason: string;
   message: string;
+  lastTransitionTime?: string;
 }
 interface McpServerObject {
   metadata: { name: string; finalizers?: string[] };
@@ -85,6 +91,8 @@ describe('the operator, end to end on a real control plane', () => {
       emptyConfig,
       '--admin-token',
       TOKEN,
+      '--liveness-interval-ms',
+      String(LIVENESS_MS),
     ]);
     p.proc = start(cmd, args);
     await waitForOutput(p.proc, /listening/, 20_000);
@@ -130,6 +138,51 @@ describe('the operator, end to end on a real control plane', () => {
   };
 
   const get = (ns: string, name: string) => kubectlJson<McpServerObject>(['get', '-n', ns, 'mcps', name]);
+  /** Every McpServer's condition statuses and transition times, to tell whether any moved. */
+  const conditionTimes = async (): Promise<Record<string, string>> => {
+    const out: Record<string, string> = {};
+    for (const ns of [appsNs, otherNs]) {
+      const list = await kubectlJson<{ items: McpServerObject[] }>(['get', '-n', ns, 'mcps']);
+      for (const item of list.items)
+        for (const c of item.status?.conditions ?? [])
+          out[`${ns}/${item.metadata.name} ${c.type}`] = `${c.status} since ${c.lastTransitionTime}`;
+    }
+    return out;
+  };
+  const warnings = async (): Promise<string[]> => {
+    const names: string[] = [];
+    for (const ns of [appsNs, otherNs]) {
+      const list = await kubectlJson<{ items: { metadata: { name: string } }[] }>([
+        'get',
+        'events',
+        '-n',
+        ns,
+        '--field-selector',
+        'type=Warning',
+      ]);
+      names.push(...list.items.map((e) => `${ns}/${e.metadata.name}`));
+    }
+    return names.sort();
+  };
+  /** One proxy's admin requests so far, by "METHOD route", from its own /metrics. */
+  const adminRequests = async (p: (typeof proxies)[number]): Promise<Record<string, number>> => {
+    const text = await (await fetch(`${p.url}/metrics`)).text();
+    const counts: Record<string, number> = {
+      'PUT /mcp_servers': 0,
+      'PUT /virtual_servers': 0,
+      'GET /mcp_servers': 0,
+      'PUT /mcp_servers/:name': 0,
+      'DELETE /mcp_servers/:name': 0,
+    };
+    for (const m of text.matchAll(/^multi_mcp_http_requests_total\{([^}]*)\} (\d+)$/gm)) {
+      const labels = Object.fromEntries(
+        [...(m[1] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]),
+      );
+      const key = `${labels['method']} ${labels['route']}`;
+      if (key in counts) counts[key] = (counts[key] ?? 0) + Number(m[2]);
+    }
+    return counts;
+  };
   const apply = (ns: string, objects: Record<string, unknown>[]) =>
     kubectl(['apply', '-n', ns, '-f', '-'], { input: objects.map((o) => stringify(o)).join('---\n') });
   const mcps = (name: string, spec: Record<string, unknown>) => ({
@@ -217,6 +270,8 @@ describe('the operator, end to end on a real control plane', () => {
       appsNs,
       '--resync-seconds',
       String(RESYNC_SECONDS),
+      '--status-interval-seconds',
+      String(STATUS_INTERVAL_SECONDS),
       '--leader-election-namespace',
       saNs,
       '--lease-duration-seconds',
@@ -596,7 +651,13 @@ describe('the operator, end to end on a real control plane', () => {
   });
 
   it('gives Conflict to the later of two servers with the same prefix, and only to it', async () => {
-    await apply(appsNs, [calc('first', { prefix: 'shared' })]);
+    await kubectl(['create', 'secret', 'generic', 'first-secret', '-n', appsNs, '--from-literal=v=1']);
+    const first = () =>
+      calc('first', {
+        prefix: 'shared',
+        env: [{ name: 'FIRST', valueFrom: { secretKeyRef: { name: 'first-secret', key: 'v' } } }],
+      });
+    await apply(appsNs, [first()]);
     await waitFor(
       'first Ready',
       async () => condition(await get(appsNs, 'first'), 'Ready')?.status === 'True',
@@ -631,15 +692,114 @@ describe('the operator, end to end on a real control plane', () => {
       { timeoutMs: CHANGE_MS },
     );
     expect(events).toContain('Warning');
-    const first = await get(appsNs, 'first');
-    expect(condition(first, 'Conflict')).toBeUndefined();
-    expect(condition(first, 'Ready')?.status).toBe('True');
+    const firstObj = await get(appsNs, 'first');
+    expect(condition(firstObj, 'Conflict')).toBeUndefined();
+    expect(condition(firstObj, 'Ready')?.status).toBe('True');
     // The exposed names stay the first one's.
     for (const p of proxies) {
       const names = await toolNames(p);
       expect(names).toContain('shared__add');
       expect(names).not.toContain('shared__echo');
     }
+
+    // The first one loses Accepted for a while (its Secret is gone): it still holds the prefix, so
+    // the later one does not take it over and the names do not move.
+    await kubectl(['delete', 'secret', 'first-secret', '-n', appsNs]);
+    await waitFor(
+      'first Accepted=False',
+      async () => condition(await get(appsNs, 'first'), 'Accepted')?.status === 'False',
+      { timeoutMs: CHANGE_MS },
+    );
+    for (const p of proxies) {
+      await waitFor(
+        `shared__add gone from ${p.id}`,
+        async () => !(await toolNames(p)).includes('shared__add'),
+        {
+          timeoutMs: CHANGE_MS,
+          intervalMs: 50,
+        },
+      );
+      expect((await toolNames(p)).some((n) => n.startsWith('shared__'))).toBe(false);
+    }
+    const stillSecond = await get(appsNs, 'second');
+    expect(condition(stillSecond, 'Conflict')).toMatchObject({ status: 'True' });
+    expect(condition(stillSecond, 'Conflict')?.message).toContain(`McpServer ${appsNs}/first`);
+    await kubectl(['create', 'secret', 'generic', 'first-secret', '-n', appsNs, '--from-literal=v=1']);
+    for (const p of proxies) {
+      await waitFor(`shared__add back on ${p.id}`, async () => (await toolNames(p)).includes('shared__add'), {
+        timeoutMs: CHANGE_MS,
+        intervalMs: 50,
+      });
+      expect(await toolNames(p)).not.toContain('shared__echo');
+    }
+  });
+
+  it('turns Ready False, naming the failure, soon after a URL server goes away, and True once it is back', async () => {
+    if (!net) throw new Error('no network namespace');
+    const wrapped = net.wrap(process.execPath, [everythingBin, 'streamableHttp']);
+    const serveRemote = async (): Promise<Started> => {
+      const remote = start(wrapped[0], wrapped[1], { PORT: '3002' });
+      await waitForOutput(remote, /listening on port 3002/i, 20_000);
+      return remote;
+    };
+    let remote = await serveRemote();
+    await apply(appsNs, [mcps('flaky', { url: 'http://127.0.0.1:3002/mcp', transport: 'streamable-http' })]);
+    await waitFor(
+      'flaky Ready',
+      async () => condition(await get(appsNs, 'flaky'), 'Ready')?.status === 'True',
+      { timeoutMs: CHANGE_MS },
+    );
+
+    await remote.stop();
+    const stopped = Date.now();
+    // A proxy notices within its liveness interval (a refused connection fails the ping at once),
+    // the operator within its next status read; then one reconcile and one status write.
+    const FRESH_MS = LIVENESS_MS + STATUS_INTERVAL_SECONDS * 1000 * 2 + 5_000;
+    const broken = await waitFor(
+      'flaky Ready=False',
+      async () => {
+        const o = await get(appsNs, 'flaky');
+        return condition(o, 'Ready')?.status === 'False' && o;
+      },
+      { timeoutMs: FRESH_MS, intervalMs: 100 },
+    );
+    const brokenMs = Date.now() - stopped;
+    expect(condition(broken, 'Ready')).toMatchObject({ reason: 'BackendFailed' });
+    expect(condition(broken, 'Ready')?.message).toMatch(
+      /proxy-[ab]: .*(no answer to ping|ECONNREFUSED|fetch failed)/,
+    );
+    expect(broken.status?.lastError).toMatch(/no answer to ping|ECONNREFUSED|fetch failed/);
+    const warned = await waitFor(
+      'a BackendFailed Event on flaky',
+      async () => {
+        const r = await kubectl([
+          'get',
+          'events',
+          '-n',
+          appsNs,
+          '--field-selector',
+          'involvedObject.name=flaky',
+        ]);
+        return r.stdout.includes('BackendFailed') && r.stdout;
+      },
+      { timeoutMs: CHANGE_MS },
+    );
+    expect(warned).toContain('Warning');
+
+    remote = await serveRemote();
+    const restarted = Date.now();
+    // The proxies reconnect with backoff (0.5 s doubling, at most 30 s apart).
+    await waitFor(
+      'flaky Ready again',
+      async () => condition(await get(appsNs, 'flaky'), 'Ready')?.status === 'True',
+      { timeoutMs: 30_000 + FRESH_MS, intervalMs: 100 },
+    );
+    console.log(
+      `[operator e2e] remote server killed: Ready=False in status after ${brokenMs} ms; ` +
+        `restarted: Ready=True after ${Date.now() - restarted} ms (status read every ${STATUS_INTERVAL_SECONDS} s, ping every ${LIVENESS_MS} ms)`,
+    );
+    await kubectl(['delete', '-n', appsNs, 'mcps', 'flaky', '--wait=false']);
+    await remote.stop();
   });
 
   it('reports a proxy that is down as Synced 1/2 naming it, and restores a restarted one', async () => {
@@ -948,9 +1108,12 @@ describe('the operator, end to end on a real control plane', () => {
     expect(metrics).toContain('multi_mcp_operator_leader 1');
   });
 
-  it('hands over to a standby operator within the lease time, without the proxies losing anything', async () => {
+  it('hands over to a standby operator within the lease time, without flapping or redundant pushes', async () => {
     const standby = start(process.execPath, operatorArgs);
+    const [, standbyHealth = ''] = await waitForOutput(standby, /health=(http:\/\/127\.0\.0\.1:\d+)/, 20_000);
     await waitForOutput(standby, /waiting for the lease/, 20_000);
+    const conditionsBefore = await conditionTimes();
+    const warningsBefore = await warnings();
     // Clients must see the same tools the whole time (no flapping while the leader changes).
     let watching = true;
     const gaps: string[] = [];
@@ -966,7 +1129,11 @@ describe('the operator, end to end on a real control plane', () => {
     })();
     const logStart = proxies.map((p) => p.proc?.output().length ?? 0);
     const killed = Date.now();
+    const gone = new Promise((resolve) => operator.child.once('exit', resolve));
     operator.child.kill('SIGKILL');
+    await gone;
+    // Counted from the proxies' side, from the moment the old leader is gone.
+    const requestsBefore = await Promise.all(proxies.map(adminRequests));
     await waitForOutput(standby, /leading/, LEASE_SECONDS * 1000 * 3 + 5_000);
     const takeoverMs = Date.now() - killed;
     console.log(
@@ -981,15 +1148,53 @@ describe('the operator, end to end on a real control plane', () => {
       'multi-mcp-operator',
     ]);
     expect(standby.output()).toContain(`identity=${lease.spec.holderIdentity}`);
-    // Through its first full pushes and one resync, then stop watching: the change below restarts
-    // the backend on purpose (a new definition reconnects).
     await waitForOutput(standby, /caches synced/, 20_000);
-    await new Promise((r) => setTimeout(r, RESYNC_SECONDS * 1000 + 500));
+    // The new leader's first full sync has reached every replica, and it has reconciled.
+    await waitFor(
+      'the new leader synced every replica and reconciled',
+      async () => {
+        const now = await Promise.all(proxies.map(adminRequests));
+        const metrics = await (await fetch(`${standbyHealth}/metrics`)).text();
+        return (
+          now.every(
+            (n, i) => (n['PUT /mcp_servers'] ?? 0) > (requestsBefore[i]?.['PUT /mcp_servers'] ?? 0),
+          ) && /multi_mcp_operator_reconciles_total\{result="success"\} [1-9]/.test(metrics)
+        );
+      },
+      { timeoutMs: CHANGE_MS },
+    );
+    // Then three status reads with nothing changing, watched: nothing may be pushed or written.
+    // Stop watching before the change below, which reconnects the backend on purpose.
+    await new Promise((r) => setTimeout(r, STATUS_INTERVAL_SECONDS * 1000 * 3 + 500));
     watching = false;
     await watcher;
     expect(gaps).toEqual([]);
-    // The new leader's full pushes changed nothing on the proxies: no backend was created, updated
-    // (reconnected) or removed because the leader changed.
+    const requestsAfter = await Promise.all(proxies.map(adminRequests));
+    for (const [i, p] of proxies.entries()) {
+      const delta = (what: string) => (requestsAfter[i]?.[what] ?? 0) - (requestsBefore[i]?.[what] ?? 0);
+      console.log(
+        `[operator e2e] admin requests to ${p.id} across the takeover: ` +
+          Object.keys(requestsAfter[i] ?? {})
+            .map((k) => `${k} +${delta(k)}`)
+            .join(', '),
+      );
+      // Allowed, exactly: the new leader does not know what a replica holds (the proxy keeps no
+      // revision to read), so it sends its whole set once; if its McpVirtualServer cache is listed
+      // only after that push, the set's revision changes and it sends it once more, with the views
+      // (PUT /virtual_servers, at most once).
+      // No removal, no single-server push, and nothing more while nothing changes.
+      expect(delta('PUT /mcp_servers')).toBeGreaterThanOrEqual(1);
+      expect(delta('PUT /mcp_servers')).toBeLessThanOrEqual(2);
+      expect(delta('PUT /virtual_servers')).toBeLessThanOrEqual(1);
+      expect(delta('PUT /mcp_servers/:name') + delta('DELETE /mcp_servers/:name')).toBe(0);
+    }
+    // No status flapped: no condition moved, no Warning Event, no status write at all.
+    expect(await conditionTimes()).toEqual(conditionsBefore);
+    expect(await warnings()).toEqual(warningsBefore);
+    const standbyMetrics = await (await fetch(`${standbyHealth}/metrics`)).text();
+    expect(standbyMetrics).toMatch(/^multi_mcp_operator_status_writes_total 0$/m);
+    // And those pushes changed nothing on the proxies: no backend was created, updated (reconnected)
+    // or removed because the leader changed.
     const syncs = proxies.flatMap((p, i) =>
       (p.proc?.output().slice(logStart[i]) ?? '').split('\n').filter((l) => l.includes('owner synced')),
     );

@@ -36,14 +36,15 @@ import {
 } from './backend.js';
 import { ConditionType, Reason } from './conditions.js';
 import { describeError } from './errors.js';
-import { prefixConflicts } from './conflicts.js';
+import type { ServerResult } from './conflicts.js';
+import { resolveServers } from './conflicts.js';
 import type { Informer } from './informers.js';
 import { createInformer } from './informers.js';
 import type { WorkQueue, WorkResult } from './queue.js';
 import { createWorkQueue } from './queue.js';
 import { createWorkloadClient } from './workload-client.js';
 import type { Evaluation } from './status.js';
-import { settling, statusFor } from './status.js';
+import { replicaFacts, settling, statusFor } from './status.js';
 import type { VirtualInformer } from './virtual-controller.js';
 import { createVirtualInformer, reconcileVirtual } from './virtual-controller.js';
 import { VIRTUAL_KEY_PREFIX } from './virtual.js';
@@ -51,6 +52,7 @@ import { VIRTUAL_KEY_PREFIX } from './virtual.js';
 export const FIELD_MANAGER = 'multi-mcp-operator';
 /** How old a replica's read-back may be for a status (never older than the replica's last push). */
 const OBSERVE_MAX_AGE_MS = 250;
+export const DEFAULT_STATUS_INTERVAL_MS = 5_000;
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
@@ -69,6 +71,8 @@ export interface ControllerOptions {
   /** Owner of the operator's backends on the proxies. */
   owner: string;
   resyncMs: number;
+  /** How often every replica's account of its backends is read to keep statuses true (default 5 s). */
+  statusIntervalMs?: number;
   concurrency?: number;
   metrics?: Metrics;
   /** Who reports Events (the pod name in a cluster). */
@@ -322,11 +326,6 @@ export function createController(options: ControllerOptions): Controller {
     },
   };
 
-  /** One server's part of the desired state before prefix conflicts: its definition, or why it has none. */
-  type ServerResult =
-    | { kind: 'rejected'; evaluation: Evaluation }
-    | { kind: 'spec'; server: McpServer; backendName: string; spec: BackendSpec; hash: string };
-
   const evaluateOne = (raw: RawObject): ServerResult => {
     const ns = raw.metadata?.namespace ?? '';
     const name = raw.metadata?.name ?? '';
@@ -363,7 +362,13 @@ export function createController(options: ControllerOptions): Controller {
       const message = `the proxy rejects this definition: ${formatZodIssues(check.error, 'spec').join('; ')}`;
       return {
         kind: 'rejected',
-        evaluation: { kind: 'rejected', backendName, reason: Reason.InvalidSpec, message },
+        evaluation: {
+          kind: 'rejected',
+          backendName,
+          ...(prefix.ok && { prefix: prefix.prefix }),
+          reason: Reason.InvalidSpec,
+          message,
+        },
       };
     }
     return { kind: 'spec', server, backendName, spec: translated.spec, hash: specHash(translated.spec) };
@@ -404,44 +409,21 @@ export function createController(options: ControllerOptions): Controller {
 
   /** The whole desired state, from the caches: each server's evaluation and the replicas' set. */
   const computeEvaluation = (): { evaluations: Map<string, Evaluation>; desired: DesiredSet } => {
-    const evaluations = new Map<string, Evaluation>();
-    const specs = new Map<
-      string,
-      { server: McpServer; backendName: string; spec: BackendSpec; hash: string }
-    >();
-    for (const raw of servers.list()) {
-      if (raw.metadata?.deletionTimestamp) continue;
-      const key = keyOf(raw);
-      const result = evaluateCached(raw);
-      if (result.kind === 'rejected') evaluations.set(key, result.evaluation);
-      else specs.set(key, result);
-    }
-    const losers = prefixConflicts(
-      [...specs].map(([key, s]) => ({
-        key,
-        prefix: s.spec.prefix ?? '',
-        createdAt: timeOf(s.server.metadata.creationTimestamp),
-      })),
+    const { evaluations, served: specs } = resolveServers(
+      servers
+        .list()
+        .filter((raw) => !raw.metadata?.deletionTimestamp)
+        .map((raw) => ({
+          key: keyOf(raw),
+          createdAt: timeOf(raw.metadata?.creationTimestamp),
+          result: evaluateCached(raw),
+        })),
     );
     const backends: Record<string, BackendSpec> = {};
     const hashes: Record<string, string> = {};
-    for (const [key, s] of specs) {
-      const prefix = s.spec.prefix ?? '';
-      const heldBy = losers.get(key);
-      if (heldBy !== undefined) {
-        evaluations.set(key, { kind: 'conflict', backendName: s.backendName, prefix, heldBy });
-        continue;
-      }
-      const hash = s.hash;
+    for (const s of specs.values()) {
       backends[s.backendName] = s.spec;
-      hashes[s.backendName] = hash;
-      evaluations.set(key, {
-        kind: 'served',
-        backendName: s.backendName,
-        prefix,
-        hash,
-        disabled: s.spec.disabled === true,
-      });
+      hashes[s.backendName] = s.hash;
     }
     const served = new Set(Object.keys(backends));
     const views = virtuals.evaluate(served);
@@ -483,6 +465,7 @@ export function createController(options: ControllerOptions): Controller {
   const writeStatus = async (raw: RawObject, status: McpServerStatus): Promise<void> => {
     if (raw.status && canonicalJson(raw.status) === canonicalJson(status)) return;
     recordTransitions(raw, status);
+    options.metrics?.statusWrites.inc();
     const [namespace, name] = splitKey(keyOf(raw));
     await custom.patchNamespacedCustomObjectStatus(
       {
@@ -588,6 +571,7 @@ export function createController(options: ControllerOptions): Controller {
     // removal with its next full sync, so deletion never waits for a dead pod.
     const { desired } = evaluateAll();
     await fleet.converge(desired);
+    statusBasis.delete(keyOf(raw));
     const backendName = backendNameFor(raw.metadata.namespace ?? '', raw.metadata.name ?? '');
     const stillThere = fleet
       .states()
@@ -631,19 +615,52 @@ export function createController(options: ControllerOptions): Controller {
       : ({ ...(raw as object), spec: { url: 'http://invalid' } } as unknown as McpServer);
     // Read the newest copy: the finalizer patch or an earlier status write may have changed it.
     const current = (servers.get(raw.metadata?.name ?? '', raw.metadata?.namespace) ?? raw) as RawObject;
+    const states = fleet.states();
     const status = statusFor(
       { ...server, status: current.status } as McpServer,
       evaluation,
-      fleet.states(),
+      states,
       service,
       undefined,
       workload,
     );
+    const basis =
+      evaluation.kind === 'served'
+        ? replicaFacts(states, evaluation.backendName, evaluation.hash)
+        : undefined;
     await writeStatus(current, status);
+    if (basis === undefined) statusBasis.delete(key);
+    else statusBasis.set(key, basis);
     if (!wantsWorkload) await removeWorkload(raw);
     if (settling(status)) return { requeueAfterMs: nextCheck(key) };
     checks.delete(key);
     return {};
+  };
+
+  // What each served McpServer's status was last computed from (replicaFacts). Nothing else tells the
+  // operator that a backend broke or came back, so every interval the replicas are read once and
+  // only the servers whose facts moved are reconciled; an unchanged one costs no status write.
+  const statusBasis = new Map<string, string>();
+  let refreshing = false;
+  const refreshStatuses = async (): Promise<void> => {
+    if (refreshing) return;
+    refreshing = true;
+    try {
+      // A replica that lost the operator's backends (it restarted), or answers again without them
+      // after a failed push, gets the set at once rather than at the next resync.
+      const drifted = await fleet.observe(OBSERVE_MAX_AGE_MS);
+      const states = fleet.states();
+      if (drifted || states.some((s) => s.applied === undefined && s.report !== undefined)) scheduleSync();
+      for (const [key, evaluation] of evaluateAll().evaluations) {
+        const basis = statusBasis.get(key);
+        if (basis === undefined || evaluation.kind !== 'served') continue;
+        if (replicaFacts(states, evaluation.backendName, evaluation.hash) !== basis) queue.add(key);
+      }
+    } catch (error) {
+      log.warn('status refresh failed', { error: describeError(error) });
+    } finally {
+      refreshing = false;
+    }
   };
 
   // While a server is connecting, look again soon, then less often.
@@ -668,6 +685,7 @@ export function createController(options: ControllerOptions): Controller {
     if (!raw) {
       // Gone (deleted without our finalizer, or released): make sure no replica serves it.
       checks.delete(key);
+      statusBasis.delete(key);
       withoutWorkload.delete(key);
       const { desired } = evaluateAll();
       await fleet.converge(desired);
@@ -679,6 +697,7 @@ export function createController(options: ControllerOptions): Controller {
 
   let started = false;
   let resyncTimer: NodeJS.Timeout | undefined;
+  let statusTimer: NodeJS.Timeout | undefined;
   return {
     fleet,
     queue,
@@ -703,13 +722,19 @@ export function createController(options: ControllerOptions): Controller {
       }
       resyncTimer = setInterval(() => {
         invalidateEvaluation();
-        fleet.invalidate();
+        fleet.requestResync();
         void fleet.converge(evaluateAll().desired).then(enqueueAll);
       }, options.resyncMs);
       resyncTimer.unref();
+      statusTimer = setInterval(
+        () => void refreshStatuses(),
+        options.statusIntervalMs ?? DEFAULT_STATUS_INTERVAL_MS,
+      );
+      statusTimer.unref();
     },
     async stop() {
       if (resyncTimer) clearInterval(resyncTimer);
+      if (statusTimer) clearInterval(statusTimer);
       await queue.shutDown();
       await Promise.all([servers.stop(), secrets.stop(), configMaps.stop(), slices?.stop(), virtuals.stop()]);
     },

@@ -3,7 +3,7 @@ import type { McpServer } from '../api/index.js';
 import { McpServerSchema, McpServerStatusSchema } from '../api/index.js';
 import type { BackendReport } from '../proxyclient/admin.js';
 import type { ReplicaState } from '../proxyclient/fleet.js';
-import { statusFor } from './status.js';
+import { replicaFacts, statusFor } from './status.js';
 
 const server: McpServer = McpServerSchema.parse({
   apiVersion: 'multi-mcp.io/v1alpha1',
@@ -99,6 +99,52 @@ describe('statusFor', () => {
     const none = statusFor(server, served, [], 'sys/admin', now);
     expect(cond(none, 'Synced')).toMatchObject({ status: 'False', reason: 'NoReplicas' });
     expect(cond(none, 'Synced')?.message).toContain('sys/admin');
+  });
+
+  it('keeps naming the last error while a failed backend reconnects, not just "connecting"', () => {
+    const status = statusFor(
+      server,
+      served,
+      [
+        replica('a', 'h1', report('connecting', [], 'no answer to ping: fetch failed')),
+        replica('b', 'h1', report('connecting')),
+      ],
+      'sys/admin',
+      now,
+    );
+    expect(cond(status, 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'BackendFailed',
+      message: 'ready on 0/2 replicas; a: no answer to ping: fetch failed',
+    });
+    expect(status.lastError).toBe('no answer to ping: fetch failed');
+  });
+
+  it('changes the replica facts a status is computed from exactly when the replicas say something new', () => {
+    const tools = ['weather__get_forecast'];
+    const facts = (...states: ReplicaState[]) => replicaFacts(states, 'apps_weather', 'h1');
+    const ready = facts(
+      replica('a', 'h1', report('ready', tools)),
+      replica('b', 'h1', report('ready', tools)),
+    );
+    // The same account read again (a new read, new objects) is no news: no reconcile, no write.
+    expect(
+      facts(replica('a', 'h1', report('ready', tools)), replica('b', 'h1', report('ready', tools))),
+    ).toBe(ready);
+    // A backend that broke, a replica that lost the definition or could not be read, a tool list change.
+    for (const changed of [
+      facts(
+        replica('a', 'h1', report('failed', [], 'fetch failed')),
+        replica('b', 'h1', report('ready', tools)),
+      ),
+      facts(replica('a', 'h0', report('ready', tools)), replica('b', 'h1', report('ready', tools))),
+      facts(
+        replica('a', undefined, undefined, 'read: ECONNREFUSED'),
+        replica('b', 'h1', report('ready', tools)),
+      ),
+      facts(replica('a', 'h1', report('ready', [])), replica('b', 'h1', report('ready', tools))),
+    ])
+      expect(changed).not.toBe(ready);
   });
 
   it('is Stalled (kstatus Failed) while refused or in conflict, and no longer once served', () => {

@@ -41,6 +41,28 @@ export function replicaViews(
   });
 }
 
+/**
+ * Everything `statusFor` reads from the replicas about one backend, as one comparable string: the
+ * status poll re-reconciles a server only when this differs from what its status was computed from.
+ */
+export function replicaFacts(states: readonly ReplicaState[], backendName: string, hash: string): string {
+  return JSON.stringify(
+    replicaViews(states, backendName, hash).map((view, i) => {
+      const r = states[i]?.report?.backends.get(backendName);
+      const reported = r && [
+        r.state,
+        r.error ?? null,
+        r.transport ?? null,
+        r.tools,
+        r.serverInfo ?? null,
+        r.toolDefinitions ?? null,
+        r.drifted ?? null,
+      ];
+      return [view, reported ?? null];
+    }),
+  );
+}
+
 const list = (views: readonly ReplicaView[], what: (v: ReplicaView) => string): string =>
   views.map((v) => `${v.id}: ${what(v)}`).join('; ');
 
@@ -148,7 +170,8 @@ export function statusFor(
   }
 
   const readyOn = synced.filter((v) => v.state === 'ready');
-  const broken = synced.filter((v) => v.state === 'failed');
+  // Reconnecting after a failure is still broken: the status names the last error, not "connecting".
+  const broken = synced.filter((v) => v.state === 'failed' || (v.state === 'connecting' && !!v.error));
   const reportOf = states
     .map((s) => s.report?.backends.get(evaluation.backendName))
     .find((r) => r?.state === 'ready');

@@ -22,6 +22,11 @@ export function createMetrics() {
     labelNames: ['method'] as const,
     registers: [registry],
   });
+  const statusWrites = new Counter({
+    name: 'multi_mcp_operator_status_writes_total',
+    help: 'McpServer status patches sent (a reconcile that finds the status unchanged sends none)',
+    registers: [registry],
+  });
   const replicas = new Gauge({
     name: 'multi_mcp_operator_proxy_replicas',
     help: 'ready proxy replicas',
@@ -42,7 +47,17 @@ export function createMetrics() {
     help: '1 while this process leads',
     registers: [registry],
   });
-  return { registry, reconciles, reconcileSeconds, adminRequests, replicas, mcpServers, queueDepth, leader };
+  return {
+    registry,
+    reconciles,
+    reconcileSeconds,
+    adminRequests,
+    statusWrites,
+    replicas,
+    mcpServers,
+    queueDepth,
+    leader,
+  };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

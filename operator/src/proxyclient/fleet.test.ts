@@ -5,6 +5,7 @@ import type { AdminClient, BackendReport } from './admin.js';
 import { AdminError } from './admin.js';
 import type { DesiredSet } from './fleet.js';
 import { Fleet } from './fleet.js';
+import { replicaViews } from '../controller/status.js';
 
 /** An in-memory stand-in for proxy replicas' admin API: what each holds, and every call made. */
 function replicas() {
@@ -135,5 +136,36 @@ describe('Fleet', () => {
     // A view an old proxy cannot serve is an error the status shows, not a silent success.
     expect(old?.applied?.revision).toBe('r1');
     expect(old?.error).toContain('404');
+  });
+
+  it('keeps what a replica holds known through a resync, and forgets it only when the resync push fails', async () => {
+    const r = replicas();
+    const fleet = new Fleet(r.client, 'operator', silentLogger);
+    fleet.setReplicas([
+      { id: 'a', url: 'http://a' },
+      { id: 'b', url: 'http://b' },
+    ]);
+    await fleet.converge(set('r1', ['x']));
+    r.calls.length = 0;
+    r.setDelay(30);
+    fleet.requestResync();
+    const resyncing = fleet.converge(set('r1', ['x']));
+    // A status computed while the pushes are in flight still sees both replicas serving x.
+    expect(replicaViews(fleet.states(), 'x', 'h-x').map((v) => [v.id, v.synced])).toEqual([
+      ['a', true],
+      ['b', true],
+    ]);
+    await resyncing;
+    // The resync pushed the whole set again, though the revision was the same.
+    expect(r.calls).toEqual(['PUT http://a r1', 'PUT http://b r1']);
+    expect(replicaViews(fleet.states(), 'x', 'h-x').every((v) => v.synced)).toBe(true);
+
+    r.down.add('http://b');
+    fleet.requestResync();
+    await fleet.converge(set('r1', ['x']));
+    expect(replicaViews(fleet.states(), 'x', 'h-x')).toEqual([
+      expect.objectContaining({ id: 'a', synced: true }),
+      { id: 'b', synced: false, problem: 'ECONNREFUSED' },
+    ]);
   });
 });

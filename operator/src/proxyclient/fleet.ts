@@ -32,6 +32,8 @@ export interface ReplicaState {
 }
 
 interface Tracked extends ReplicaState {
+  /** A resync asked for the whole set again, whatever revision the replica has. */
+  resync?: boolean;
   pushing?: Promise<void>;
   listing?: { started: number; done: Promise<void> };
 }
@@ -78,9 +80,15 @@ export class Fleet {
     return [...this.tracked.values()].sort((a, b) => (a.replica.id < b.replica.id ? -1 : 1));
   }
 
-  /** Forget what was applied, so the next converge pushes the whole set to every replica (resync). */
-  invalidate(): void {
-    for (const t of this.tracked.values()) delete t.applied;
+  /**
+   * Resync: the next converge pushes the whole set to every replica, even one that has the desired
+   * revision (it heals a replica changed behind the operator's back). What each replica accepted
+   * stays known meanwhile: a status computed during the resync must not say "not applied" (Synced
+   * 0/n, Ready=False, a Warning Event) about replicas that serve everything. Only a resync push that
+   * fails forgets it.
+   */
+  requestResync(): void {
+    for (const t of this.tracked.values()) t.resync = true;
   }
 
   /** Pushes `desired` to every replica that does not have it; resolves when each push ended. */
@@ -96,7 +104,7 @@ export class Fleet {
         continue;
       }
       const target = this.latest;
-      if (!target || t.applied?.revision === target.revision) return;
+      if (!target || (t.applied?.revision === target.revision && !t.resync)) return;
       if (!this.tracked.has(t.replica.url)) return;
       t.pushing = this.push(t, target).finally(() => delete t.pushing);
       await t.pushing;
@@ -105,6 +113,9 @@ export class Fleet {
   }
 
   private async push(t: Tracked, set: DesiredSet): Promise<void> {
+    // Taken now: a resync asked for while this push is in flight gets its own push.
+    const resync = t.resync === true;
+    delete t.resync;
     try {
       const result = await this.client.sync(t.replica.url, {
         owner: this.owner,
@@ -131,6 +142,8 @@ export class Fleet {
         });
     } catch (error) {
       t.error = error instanceof Error ? error.message : String(error);
+      // A replica that cannot take the whole set is no longer known to hold it.
+      if (resync) delete t.applied;
       this.log.warn('replica sync failed', { replica: t.replica.id, error: t.error });
     }
   }

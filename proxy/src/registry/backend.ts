@@ -1,4 +1,4 @@
-import { Client } from '@modelcontextprotocol/client';
+import { Client, ProtocolError } from '@modelcontextprotocol/client';
 import type {
   McpSubscription,
   SubscriptionFilter,
@@ -64,6 +64,9 @@ export interface RelayOptions extends Omit<RawRequestOptions, 'timeoutMs'> {
 const PROBE_TIMEOUT_MS = 5_000;
 /** Modern lists with a TTL are listed again when it runs out, at most this often. */
 const MIN_RELIST_MS = 1_000;
+export const DEFAULT_LIVENESS_INTERVAL_MS = 10_000;
+/** A liveness check waits at most this long (or the interval, if longer, or the connect timeout, if shorter). */
+const MIN_LIVENESS_TIMEOUT_MS = 5_000;
 /** A listen stream the backend dropped is opened again after this long. */
 const RELISTEN_DELAY_MS = 1_000;
 
@@ -111,6 +114,8 @@ export interface BackendOptions {
   hooks: BackendHooks;
   backoff: BackoffPolicy;
   clientInfo: Implementation;
+  /** How often a connected backend is asked whether it still answers (0 = never; default 10 s). */
+  livenessIntervalMs?: number;
 }
 
 /** An open connection: the SDK client, the raw wire under it that relayed calls use, and their links. */
@@ -171,6 +176,7 @@ export class Backend {
   /** Listen streams are replaced one at a time, so none is left open behind another. */
   private listening: Promise<void> = Promise.resolve();
   private relistTimer: NodeJS.Timeout | undefined;
+  private livenessTimer: NodeJS.Timeout | undefined;
   /** Ends a drain in progress (its last call answered, or a stop without drain). */
   private endDrain: (() => void) | undefined;
   private readonly log: Logger;
@@ -228,6 +234,7 @@ export class Backend {
     if (drainMs > 0 && this.relaying > 0) await this.drained(drainMs);
     else this.endDrain?.();
     clearTimeout(this.relistTimer);
+    clearTimeout(this.livenessTimer);
     this.subscription = undefined;
     const clients = [
       ...this.opening,
@@ -424,6 +431,7 @@ export class Backend {
       // A reconnect starts with no subscriptions but the URIs sessions still want (resubscribe.ts).
       if (this.era === 'legacy') this.watched.clear();
       this.setState('ready');
+      this.scheduleLivenessCheck(client);
       if (this.era === 'modern') {
         this.scheduleRelist(client);
         await this.listen(client).catch(() => {});
@@ -649,6 +657,45 @@ export class Backend {
   }
 
   /**
+   * A remote server that went away is noticed by nothing else: an HTTP transport only finds out on
+   * the next request, and until then the backend would stay `ready` (and its McpServer Ready) while
+   * every call fails. So a ready backend is asked every interval — `ping`, or `server/discover` in
+   * the 2026-07-28 era, which has no ping — and one that cannot be reached or does not answer in
+   * time fails and reconnects with backoff. An error answer still proves it is there.
+   */
+  private scheduleLivenessCheck(client: Client): void {
+    const interval = this.options.livenessIntervalMs ?? DEFAULT_LIVENESS_INTERVAL_MS;
+    if (interval <= 0) return;
+    clearTimeout(this.livenessTimer);
+    this.livenessTimer = setTimeout(() => void this.checkLiveness(client, interval), interval);
+    this.livenessTimer.unref();
+  }
+
+  private async checkLiveness(client: Client, interval: number): Promise<void> {
+    if (this.client !== client || this.state !== 'ready') return;
+    const timeout = Math.min(
+      this.spec.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      Math.max(interval, MIN_LIVENESS_TIMEOUT_MS),
+    );
+    const method = this.era === 'modern' ? 'server/discover' : 'ping';
+    try {
+      if (this.era === 'modern') await client.discover({ timeout });
+      else await client.ping({ timeout });
+    } catch (error) {
+      if (this.client !== client || this.state !== 'ready') return;
+      if (!(error instanceof ProtocolError)) {
+        const cause = this.lastTransportError;
+        const message = errorMessage(error);
+        this.fail(
+          `no answer to ${method}: ${cause && !message.includes(cause) ? `${message}: ${cause}` : message}`,
+        );
+        return;
+      }
+    }
+    if (this.client === client && this.state === 'ready') this.scheduleLivenessCheck(client);
+  }
+
+  /**
    * Opens (or replaces) the `subscriptions/listen` stream of a modern backend: list changes it
    * announces and updates of watched resources arrive on it and reach the same handlers as a
    * 2025-era backend's notifications. A stream the backend drops is opened again.
@@ -780,6 +827,7 @@ export class Backend {
     this.links = undefined;
     this.subscription = undefined;
     clearTimeout(this.relistTimer);
+    clearTimeout(this.livenessTimer);
     this.setState('failed');
     const delay = backoffDelay(this.options.backoff, this.attempt++);
     this.log.warn('backend failed, retrying', {

@@ -38,6 +38,8 @@ export interface RegistryOptions {
   backoff?: BackoffPolicy;
   /** How long a removed or replaced backend may finish calls in flight before it is stopped (default 10 s). */
   drainMs?: number;
+  /** How often a connected backend is asked whether it still answers (0 = never; default 10 s). */
+  livenessIntervalMs?: number;
 }
 
 export const DEFAULT_DRAIN_MS = 10_000;
@@ -159,6 +161,9 @@ export class Registry {
       hooks: this.hooks,
       backoff: this.options.backoff ?? defaultBackoff,
       clientInfo: this.options.clientInfo,
+      ...(this.options.livenessIntervalMs !== undefined && {
+        livenessIntervalMs: this.options.livenessIntervalMs,
+      }),
     });
     this.entries.set(name, backend);
     backend.start();
