@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import {
   Client as V2Client,
   StreamableHTTPClientTransport as V2HttpTransport,
@@ -14,9 +13,9 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { repoRoot, writeTempFile } from './support/paths.js';
+import { writeTempFile } from './support/paths.js';
 import type { RunningProxy } from './support/processes.js';
-import { start, startHttpProxy, stopAll, waitForOutput, waitUntil } from './support/processes.js';
+import { startHttpProxy, startModernFixture, stopAll, waitUntil } from './support/processes.js';
 import { MODERN } from './support/modern-rpc.js';
 
 // 2025-era clients (the v1 SDK) through the proxy to a backend that speaks only 2026-07-28
@@ -29,14 +28,7 @@ describe('2025-era clients, 2026-07-28 backend', () => {
   const clients: V1Client[] = [];
 
   beforeAll(async () => {
-    const fixture = start(process.execPath, [
-      '--import',
-      'tsx',
-      join(repoRoot, 'test/fixtures/servers/modern.ts'),
-      '--http',
-      '0',
-    ]);
-    const [, url] = await waitForOutput(fixture, /listening on (http:\/\/127\.0\.0\.1:\d+\/mcp)/);
+    const url = await startModernFixture();
     const config = writeTempFile('mcp.json', { mcpServers: { modern: { url } } });
     proxy = await startHttpProxy(config);
   }, 60_000);
@@ -124,15 +116,7 @@ describe('a private list (cacheScope: private) of a 2026-07-28 backend', () => {
   const clients: V1Client[] = [];
 
   beforeAll(async () => {
-    const fixture = start(process.execPath, [
-      '--import',
-      'tsx',
-      join(repoRoot, 'test/fixtures/servers/modern.ts'),
-      '--http',
-      '0',
-      '--private',
-    ]);
-    const [, url] = await waitForOutput(fixture, /listening on (http:\/\/127\.0\.0\.1:\d+\/mcp)/);
+    const url = await startModernFixture('--private');
     const config = writeTempFile('mcp.json', { mcpServers: { modern: { url } } });
     proxy = await startHttpProxy(config);
   }, 60_000);
@@ -165,16 +149,7 @@ describe('a public list with a TTL (ttlMs) of a 2026-07-28 backend', () => {
   const clients: V1Client[] = [];
 
   beforeAll(async () => {
-    const fixture = start(process.execPath, [
-      '--import',
-      'tsx',
-      join(repoRoot, 'test/fixtures/servers/modern.ts'),
-      '--http',
-      '0',
-      '--ttl',
-      String(TTL_MS),
-    ]);
-    const [, url] = await waitForOutput(fixture, /listening on (http:\/\/127\.0\.0\.1:\d+\/mcp)/);
+    const url = await startModernFixture('--ttl', String(TTL_MS));
     const config = writeTempFile('mcp.json', { mcpServers: { modern: { url } } });
     proxy = await startHttpProxy(config);
   }, 60_000);
@@ -210,14 +185,7 @@ describe('resource updates of a 2026-07-28 backend', () => {
   let listener: V2Client;
 
   beforeAll(async () => {
-    const fixture = start(process.execPath, [
-      '--import',
-      'tsx',
-      join(repoRoot, 'test/fixtures/servers/modern.ts'),
-      '--http',
-      '0',
-    ]);
-    const [, url] = await waitForOutput(fixture, /listening on (http:\/\/127\.0\.0\.1:\d+\/mcp)/);
+    const url = await startModernFixture();
     const config = writeTempFile('mcp.json', { mcpServers: { modern: { url } } });
     proxy = await startHttpProxy(config);
   }, 60_000);

@@ -1,13 +1,12 @@
-import { join } from 'node:path';
 import type { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Client as ClientV2 } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { v1Http, v2Http } from './support/clients.js';
 import { modernRpc } from './support/modern-rpc.js';
-import { repoRoot, writeTempFile } from './support/paths.js';
+import { writeTempFile } from './support/paths.js';
 import type { RunningProxy } from './support/processes.js';
-import { start, startHttpProxy, stopAll, waitForOutput } from './support/processes.js';
+import { startHttpProxy, startModernFixture, stopAll } from './support/processes.js';
 
 // 2026-07-28 custom headers from tool parameters (SEP-2243) through the proxy. The backend
 // (test/fixtures/servers/modern.ts, v2 server SDK over HTTP) marks `region` and `priority` of
@@ -26,14 +25,7 @@ describe('Mcp-Param-* headers through the proxy', () => {
   const clients: (ClientV1 | ClientV2)[] = [];
 
   beforeAll(async () => {
-    const fixture = start(process.execPath, [
-      '--import',
-      'tsx',
-      join(repoRoot, 'test/fixtures/servers/modern.ts'),
-      '--http',
-      '0',
-    ]);
-    const [, url] = await waitForOutput(fixture, /listening on (http:\/\/127\.0\.0\.1:\d+\/mcp)/);
+    const url = await startModernFixture();
     proxy = await startHttpProxy(writeTempFile('mcp.json', { mcpServers: { modern: { url } } }));
   }, 60_000);
 

@@ -8,9 +8,15 @@ import { StreamableHTTPClientTransport as V1HttpTransport } from '@modelcontextp
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { v1Http } from './support/clients.js';
-import { fixture, repoRoot, writeTempFile } from './support/paths.js';
+import { fixture, writeTempFile } from './support/paths.js';
 import type { RunningProxy } from './support/processes.js';
-import { start, startHttpProxy, stopAll, waitForOutput, waitUntil } from './support/processes.js';
+import {
+  startHttpProxy,
+  startModernFixture,
+  stopAll,
+  waitForOutput,
+  waitUntil,
+} from './support/processes.js';
 
 // Per-tool overrides and pinned tool definitions, through the CLI as users run it: a backend written
 // for the test (drifting.ts) changes its `lookup` tool at runtime and says so with list_changed.
@@ -298,15 +304,7 @@ describe('pins over a private tool list (cacheScope: private) of a 2026-07-28 ba
   let strict: RunningProxy;
 
   beforeAll(async () => {
-    const backend = start(process.execPath, [
-      '--import',
-      'tsx',
-      join(repoRoot, 'test/fixtures/servers/modern.ts'),
-      '--http',
-      '0',
-      '--private',
-    ]);
-    const [, url] = await waitForOutput(backend, /listening on (http:\/\/127\.0\.0\.1:\d+\/mcp)/);
+    const url = await startModernFixture('--private');
     const config = writeTempFile('mcp.json', { mcpServers: { modern: { url } } });
     [firstSeen, strict] = await Promise.all([
       startHttpProxy(config, ['--pin-policy', 'first-seen']),

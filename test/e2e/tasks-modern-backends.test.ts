@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as HttpV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
@@ -12,9 +11,9 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuthorizationServer } from './support/authorization-server.js';
 import { startAuthorizationServer } from './support/authorization-server.js';
-import { repoRoot, writeTempFile } from './support/paths.js';
+import { writeTempFile } from './support/paths.js';
 import type { RunningProxy } from './support/processes.js';
-import { freePort, start, startHttpProxy, stopAll, waitForOutput, waitUntil } from './support/processes.js';
+import { freePort, startHttpProxy, startModernFixture, stopAll, waitUntil } from './support/processes.js';
 import type { ModernRequestOptions } from './support/modern-rpc.js';
 import { modernRpc } from './support/modern-rpc.js';
 
@@ -40,15 +39,7 @@ const rpc = async (
   (await modernRpc(url, method, params, { capabilities: withTasks, ...options })).body as Answer;
 
 beforeAll(async () => {
-  const fixture = start(process.execPath, [
-    '--import',
-    'tsx',
-    join(repoRoot, 'test/fixtures/servers/modern.ts'),
-    '--http',
-    '0',
-    '--tasks',
-  ]);
-  [, backendUrl = ''] = await waitForOutput(fixture, /listening on (http:\/\/127\.0\.0\.1:\d+\/mcp)/);
+  backendUrl = await startModernFixture('--tasks');
 }, 60_000);
 
 afterAll(async () => {

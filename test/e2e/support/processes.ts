@@ -1,7 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { cliPath } from './paths.js';
+import { join } from 'node:path';
+import { cliPath, repoRoot } from './paths.js';
 
 /** Every process a test file starts, so `stopAll()` in afterAll can end them whatever happened. */
 const started = new Set<ChildProcess>();
@@ -85,6 +86,20 @@ export function waitForExit(proc: Started, ms = 20_000): Promise<number | null> 
 
 export { freePort } from '../../support/net.js';
 export { descendants, isRunning } from '../../support/procfs.js';
+
+/** The 2026-07-28 fixture (test/fixtures/servers/modern.ts) over HTTP with `options`; its /mcp URL. */
+export async function startModernFixture(...options: string[]): Promise<string> {
+  const fixture = start(process.execPath, [
+    '--import',
+    'tsx',
+    join(repoRoot, 'test/fixtures/servers/modern.ts'),
+    '--http',
+    '0',
+    ...options,
+  ]);
+  const [, url = ''] = await waitForOutput(fixture, /listening on (http:\/\/127\.0\.0\.1:\d+\/mcp)/);
+  return url;
+}
 
 export interface RunningProxy extends Started {
   url: string;
