@@ -112,6 +112,23 @@ describe('the operator, end to end on a real control plane', () => {
       .catch(() => undefined);
     clients.delete(id);
   };
+  /** `kubectl get events` of an McpServer in appsNs, once a line names `reason`. */
+  const eventsOnceNaming = (name: string, reason: string): Promise<string> =>
+    waitFor(
+      `a ${reason} Event on ${name}`,
+      async () => {
+        const r = await kubectl([
+          'get',
+          'events',
+          '-n',
+          appsNs,
+          '--field-selector',
+          `involvedObject.name=${name}`,
+        ]);
+        return r.stdout.includes(reason) && r.stdout;
+      },
+      { timeoutMs: CHANGE_MS },
+    );
   const toolNames = async (p: (typeof proxies)[number]): Promise<string[]> =>
     ((await (await client(p)).listTools()).tools ?? []).map((t) => t.name).sort();
 
@@ -676,21 +693,7 @@ describe('the operator, end to end on a real control plane', () => {
     );
     expect(condition(second, 'Conflict')?.message).toContain(`McpServer ${appsNs}/first`);
     expect(condition(second, 'Ready')).toMatchObject({ status: 'False', reason: 'PrefixConflict' });
-    const events = await waitFor(
-      'a PrefixConflict Event on second',
-      async () => {
-        const r = await kubectl([
-          'get',
-          'events',
-          '-n',
-          appsNs,
-          '--field-selector',
-          'involvedObject.name=second',
-        ]);
-        return r.stdout.includes('PrefixConflict') && r.stdout;
-      },
-      { timeoutMs: CHANGE_MS },
-    );
+    const events = await eventsOnceNaming('second', 'PrefixConflict');
     expect(events).toContain('Warning');
     const firstObj = await get(appsNs, 'first');
     expect(condition(firstObj, 'Conflict')).toBeUndefined();
@@ -769,21 +772,7 @@ describe('the operator, end to end on a real control plane', () => {
       /proxy-[ab]: .*(no answer to ping|ECONNREFUSED|fetch failed)/,
     );
     expect(broken.status?.lastError).toMatch(/no answer to ping|ECONNREFUSED|fetch failed/);
-    const warned = await waitFor(
-      'a BackendFailed Event on flaky',
-      async () => {
-        const r = await kubectl([
-          'get',
-          'events',
-          '-n',
-          appsNs,
-          '--field-selector',
-          'involvedObject.name=flaky',
-        ]);
-        return r.stdout.includes('BackendFailed') && r.stdout;
-      },
-      { timeoutMs: CHANGE_MS },
-    );
+    const warned = await eventsOnceNaming('flaky', 'BackendFailed');
     expect(warned).toContain('Warning');
 
     remote = await serveRemote();
