@@ -1,12 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { InboundClassificationOutcome, JSONRPCRequest } from '@modelcontextprotocol/server';
-import {
-  CLIENT_CAPABILITIES_META_KEY,
-  CLIENT_INFO_META_KEY,
-  classifyInboundRequest,
-  LOG_LEVEL_META_KEY,
-  PROTOCOL_VERSION_META_KEY,
-} from '@modelcontextprotocol/server';
+import { classifyInboundRequest, PROTOCOL_VERSION_META_KEY } from '@modelcontextprotocol/server';
+import { ENVELOPE_KEYS, header, isPlainObject, jsonRpcRequest } from './request-shape.js';
 
 // The SDK's era classification (what its `isLegacyRequest` runs) on the Node request and its parsed
 // body, without building a web-standard Request. Most of its cost on a 2026-07-28 request is
@@ -19,21 +14,8 @@ import {
 
 /** Distinct envelopes remembered; past this the SDK classifies (a client sending new ones each time gains nothing). */
 const MAX_ENVELOPES = 256;
-const ENVELOPE_KEYS = new Set([
-  PROTOCOL_VERSION_META_KEY,
-  CLIENT_INFO_META_KEY,
-  CLIENT_CAPABILITIES_META_KEY,
-  LOG_LEVEL_META_KEY,
-]);
-const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
 
 type Classified = Extract<InboundClassificationOutcome, { kind: 'modern'; messageKind: 'request' }>;
-
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-const single = (value: string | string[] | undefined): string | undefined =>
-  Array.isArray(value) ? value.join(', ') : value;
 
 /**
  * The envelope of a request whose classification depends on nothing but that envelope: a JSON-RPC
@@ -42,14 +24,12 @@ const single = (value: string | string[] | undefined): string | undefined =>
  * the version header equal to the envelope's version and `Mcp-Method` equal to the method.
  */
 function envelopeOnly(req: IncomingMessage, body: unknown): Record<string, unknown> | undefined {
-  if (!isPlainObject(body) || body['jsonrpc'] !== '2.0') return undefined;
-  for (const key of Object.keys(body)) if (!REQUEST_KEYS.has(key)) return undefined;
-  const { id, method, params } = body;
-  if (typeof id !== 'string' && !(typeof id === 'number' && Number.isSafeInteger(id))) return undefined;
-  if (typeof method !== 'string' || method === 'initialize' || !isPlainObject(params)) return undefined;
+  const request = jsonRpcRequest(body);
+  if (!request || request.method === 'initialize' || !isPlainObject(request.params)) return undefined;
+  const { method, params } = request;
   const meta = params['_meta'];
   if (!isPlainObject(meta)) return undefined;
-  for (const key of Object.keys(meta)) if (!ENVELOPE_KEYS.has(key)) return undefined;
+  for (const key of Object.keys(meta)) if (!ENVELOPE_KEYS.includes(key)) return undefined;
   const version = meta[PROTOCOL_VERSION_META_KEY];
   if (typeof version !== 'string' || req.headers['mcp-protocol-version'] !== version) return undefined;
   if (req.headers['mcp-method'] !== method) return undefined;
@@ -66,9 +46,9 @@ export function createClassifier(): Classify {
 
   const bySdk = (req: IncomingMessage & { body?: unknown }): InboundClassificationOutcome => {
     const httpMethod = (req.method ?? 'GET').toUpperCase();
-    const protocolVersionHeader = single(req.headers['mcp-protocol-version']);
-    const mcpMethodHeader = single(req.headers['mcp-method']);
-    const mcpNameHeader = single(req.headers['mcp-name']);
+    const protocolVersionHeader = header(req, 'mcp-protocol-version');
+    const mcpMethodHeader = header(req, 'mcp-method');
+    const mcpNameHeader = header(req, 'mcp-name');
     return classifyInboundRequest({
       httpMethod,
       ...(protocolVersionHeader !== undefined && { protocolVersionHeader }),

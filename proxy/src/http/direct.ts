@@ -11,9 +11,7 @@ import type {
 } from '@modelcontextprotocol/server';
 import {
   CLIENT_CAPABILITIES_META_KEY,
-  CLIENT_INFO_META_KEY,
   LOG_LEVEL_META_KEY,
-  PROTOCOL_VERSION_META_KEY,
   ProtocolErrorCode,
   SERVER_INFO_META_KEY,
   SUPPORTED_PROTOCOL_VERSIONS,
@@ -24,6 +22,7 @@ import type { ListKind } from '../catalog/serialized.js';
 import { catalogListBytes } from '../catalog/serialized.js';
 import type { FastPathTransport } from '../gateway/fastpath.js';
 import { sentParamHeaders } from '../registry/param-headers.js';
+import { ENVELOPE_KEYS, header, isPlainObject, jsonRpcRequest, MODERN_REVISION } from './request-shape.js';
 import type { SessionServer } from '../gateway/handlers.js';
 import { principalOfAuth } from '../gateway/handlers.js';
 import type { RelayContext, RelayHandler } from '../gateway/fastpath.js';
@@ -36,15 +35,6 @@ import type { RelayContext, RelayHandler } from '../gateway/fastpath.js';
 // batch) goes the SDK's way, so every error the SDK owns is still the SDK's own answer. What is
 // answered here is what the SDK would answer, byte for byte (direct.test.ts holds both to it).
 
-/** The one 2026-07-28 revision these answers are encoded for (the SDK's era codec for it). */
-const MODERN_REVISION = '2026-07-28';
-const ENVELOPE_KEYS = [
-  PROTOCOL_VERSION_META_KEY,
-  CLIENT_INFO_META_KEY,
-  CLIENT_CAPABILITIES_META_KEY,
-  LOG_LEVEL_META_KEY,
-];
-const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
 /** The body field `Mcp-Name` mirrors, per method (the SDK's standard header validation). */
 const NAME_FIELD: Record<string, string | undefined> = {
   'tools/call': 'name',
@@ -66,14 +56,6 @@ const EXTENDED_RESULT_TYPE = new Set(['tools/call', 'prompts/get', 'resources/re
 
 type Params = Record<string, unknown>;
 
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-const header = (req: IncomingMessage, name: string): string | undefined => {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value.join(', ') : value;
-};
-
 /**
  * A single JSON-RPC request for a relayed method (or, with `methods`, a whole-list method),
  * shaped exactly as the SDK's schema wants it.
@@ -82,12 +64,10 @@ function relayedRequest(
   body: unknown,
   methods: Record<string, unknown> = NAME_FIELD,
 ): { id: RequestId; method: string; params: Params } | undefined {
-  if (!isPlainObject(body) || body['jsonrpc'] !== '2.0') return undefined;
-  const { id, method, params } = body;
-  if (typeof id !== 'string' && !(typeof id === 'number' && Number.isSafeInteger(id))) return undefined;
-  if (typeof method !== 'string' || !Object.hasOwn(methods, method)) return undefined;
+  const request = jsonRpcRequest(body);
+  if (!request || !Object.hasOwn(methods, request.method)) return undefined;
+  const { id, method, params } = request;
   if (params !== undefined && !isPlainObject(params)) return undefined;
-  for (const key of Object.keys(body)) if (!REQUEST_KEYS.has(key)) return undefined;
   const meta = params?.['_meta'];
   if (meta !== undefined && !isPlainObject(meta)) return undefined;
   // Progress goes out on the request's own stream, and a task runs past its request: the SDK's way.

@@ -2,15 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { InboundModernRoute } from '@modelcontextprotocol/server';
 import type { SessionServer } from '../gateway/handlers.js';
 import { checkParamHeaders, decodeParamValue } from '../registry/param-headers.js';
+import { header, MODERN_REVISION } from './request-shape.js';
 
 /** 2026-07-28 `HeaderMismatch`: headers and body disagree (answered with HTTP 400). */
 const HEADER_MISMATCH = -32020;
-const MODERN_REVISION = '2026-07-28';
-
-const header = (req: IncomingMessage, name: string): string | undefined => {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value.join(', ') : value;
-};
 
 /**
  * Refuses a 2026-07-28 tools/call whose `Mcp-Param-*` headers disagree with its arguments, as
